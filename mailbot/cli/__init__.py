@@ -1,0 +1,12 @@
+"""Command line. Each module below adds its commands to `app`."""
+
+from __future__ import annotations
+
+from mailbot.cli.app import app
+
+# Importing registers the commands; one module per command group.
+from mailbot.cli import staff  # noqa: E402,F401  validate, plan, tick, run, members, demo, results
+
+
+def main() -> None:
+    app()

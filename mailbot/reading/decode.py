@@ -1,0 +1,191 @@
+"""Raw bytes to a message and its readable text, whatever the sender's client did.
+
+Nothing here raises on bad input: a message over the size limit is refused with a
+reason, broken MIME is read as far as it goes, and text in a charset that lies about
+itself is repaired (utf-8 labelled iso-8859-1 and the reverse are both common).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.header import decode_header
+from email.message import Message
+from email.policy import compat32
+
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+
+# Deeply nested multiparts and forwards are legal but never useful past a few levels;
+# bounding the walk keeps a hostile message from costing more than a normal one.
+MAX_DEPTH = 12
+MAX_PARTS = 200
+# Text beyond this is never an answer; cutting it bounds every later scan.
+MAX_TEXT_CHARS = 200_000
+
+# Charsets where a utf-8 trial decode would be wrong (ASCII-compatible single-byte
+# charsets are the ones clients mislabel; these multi-byte ones are not).
+_TRUST_DECLARED = re.compile(r"utf-?16|utf-?32|ucs|iso-?2022|shift.?jis|sjis|euc|gb|big5|koi8|cp932|hz", re.I)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A parsed message, or the reason it was not parsed."""
+
+    message: Message | None
+    refused: str | None = None
+
+
+def decode(raw: bytes) -> Decoded:
+    """Parse raw bytes into a Message; refuse oversized input instead of raising."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return Decoded(None, f"message is {len(raw) // (1024 * 1024)} MB, over the 25 MB limit")
+    # NUL bytes are never meaningful in mail and upset later string handling.
+    raw = raw.replace(b"\x00", b"")
+    try:
+        # compat32 parses lazily and tolerates broken headers; policy.default re-parses
+        # every header on access, which is slow and can raise on garbage.
+        return Decoded(message_from_bytes(raw, policy=compat32))
+    except Exception as exc:  # the parser is lenient; this is a last guard
+        return Decoded(None, f"message could not be parsed: {type(exc).__name__}")
+
+
+def text_from_bytes(data: bytes, declared: str | None) -> str:
+    """Decode bytes to text, trusting the bytes over the declared charset."""
+    charset = (declared or "").strip().strip('"').lower()
+    if charset and _TRUST_DECLARED.search(charset):
+        try:
+            return data.decode(_codec(charset) or "utf-8", errors="replace")
+        except (LookupError, ValueError):
+            pass
+    try:
+        # Valid utf-8 with any non-ASCII byte is almost never an accident of latin-1.
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    codec = _codec(charset)
+    if codec in (None, "utf-8", "ascii", "latin-1", "iso8859-1", "iso8859-15"):
+        # Clients that say iso-8859-1 (or utf-8, wrongly) mean windows-1252 in practice:
+        # curly quotes and en dashes live in 0x80-0x9f.
+        codec = "cp1252"
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return data.decode("latin-1")
+
+
+def _codec(charset: str) -> str | None:
+    if not charset:
+        return None
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
+
+
+def header_text(msg: Message, name: str) -> str:
+    """A header's value with RFC 2047 words decoded; empty when missing or broken."""
+    try:
+        value = msg.get(name)
+    except Exception:
+        return ""
+    if value is None:
+        return ""
+    if not isinstance(value, str):  # compat32 can hand back a Header object
+        value = str(value)
+    try:
+        parts = decode_header(value)
+    except Exception:
+        return " ".join(value.split())
+    out = []
+    for chunk, charset in parts:
+        out.append(text_from_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)
+    # decode_header keeps folding whitespace between unencoded pieces; collapse it.
+    return " ".join("".join(out).split())
+
+
+def walk(msg: Message, *, into_messages: bool = False) -> Iterator[Message]:
+    """Every part, depth-first, bounded in depth and count.
+
+    Attached messages (message/rfc822, forwards, returned originals in bounces) are
+    entered only when asked: their text is someone else's, not the sender's.
+    """
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    seen = 0
+    while stack and seen < MAX_PARTS:
+        part, depth = stack.pop()
+        seen += 1
+        yield part
+        if depth >= MAX_DEPTH:
+            continue
+        if part.get_content_maintype() == "message" and not into_messages and part is not msg:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
+
+
+def part_text(part: Message) -> str:
+    """The decoded text of one leaf part (transfer encoding and charset)."""
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if not isinstance(data, bytes):
+        payload = part.get_payload()
+        data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    return text_from_bytes(data[: MAX_TEXT_CHARS * 4], charset)[:MAX_TEXT_CHARS]
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = str(part.get("Content-Disposition", "")).split(";")[0].strip().lower()
+    return disposition == "attachment"
+
+
+@dataclass(frozen=True)
+class BodyText:
+    """The sender's text, and whether it came from HTML (quotes then look different)."""
+
+    text: str
+    from_html: bool = False
+
+
+def body_text(msg: Message) -> BodyText:
+    """The message's own text: text/plain preferred, else HTML rendered as text."""
+    plain: Message | None = None
+    html: Message | None = None
+    for part in walk(msg):
+        if _is_attachment(part):
+            continue
+        ctype = part.get_content_type()
+        if ctype == "text/plain" and plain is None:
+            plain = part
+        elif ctype == "text/html" and html is None:
+            html = part
+    if plain is not None:
+        text = part_text(plain)
+        # Some clients send an empty text/plain beside the real HTML.
+        if text.strip() or html is None:
+            return BodyText(_normalise(text))
+    if html is not None:
+        from mailbot.reading.html import html_to_text  # lxml is heavy; load on need
+
+        return BodyText(_normalise(html_to_text(part_text(html))), from_html=True)
+    if msg.get_content_maintype() not in ("multipart", "message") and not msg.get_content_type().startswith(
+        ("image/", "audio/", "video/", "application/")
+    ):
+        return BodyText(_normalise(part_text(msg)))
+    return BodyText("")
+
+
+def _normalise(text: str) -> str:
+    # BOMs (iOS puts U+FEFF in quoted bodies), NBSPs and CRs are invisible differences
+    # that would otherwise break every line-based rule.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\ufeff", "").replace("\u00a0", " ").replace("\u200b", "")

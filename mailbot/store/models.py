@@ -1,0 +1,187 @@
+"""The database tables (SQLAlchemy 2 typed models). Schema changes go through Alembic.
+
+States are stored as short strings (portable across SQLite and PostgreSQL);
+the allowed values and transitions live in `mailbot.states`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names so migrations work the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Outbox ids are referenced in tokens; BIGINT on PostgreSQL, INTEGER (rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime()}
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)  # None once erased
+    name: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5), default="nb")
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    paused_until: Mapped[datetime | None] = mapped_column()
+    joined_at: Mapped[datetime] = mapped_column()
+    changed_at: Mapped[datetime] = mapped_column()
+
+
+class MemberTag(Base):
+    __tablename__ = "member_tags"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+    __table_args__ = (Index("ix_member_tags_tag", "tag"),)
+
+
+class CampaignStep(Base):
+    """A step of a campaign (invitation, reminder-1, close, results) that has been carried out."""
+
+    __tablename__ = "campaign_steps"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(100))
+    step: Mapped[str] = mapped_column(String(60))
+    done_at: Mapped[datetime] = mapped_column()
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("campaign_id", "step", name="uq_campaign_steps_campaign_step"),)
+
+
+class Outbox(Base):
+    """One email to one member for one campaign step; unique, so nothing is sent twice."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(100))
+    step: Mapped[str] = mapped_column(String(60))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column()
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    message_id: Mapped[str | None] = mapped_column(String(250))
+    smtp_response: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[str | None] = mapped_column(Text)  # JSON context for one-off mails (receipts)
+    created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "step", "member_id", name="uq_outbox_campaign_step_member"),
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+        Index("ix_outbox_member", "member_id"),
+    )
+
+
+class Inbound(Base):
+    """A message as it arrived, stored raw before anything reads it."""
+
+    __tablename__ = "inbound"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column()
+    via: Mapped[str] = mapped_column(String(10))  # smtp, lmtp, imap, local
+    envelope_from: Mapped[str | None] = mapped_column(String(320))
+    envelope_to: Mapped[str | None] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # same message twice -> processed once
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)  # None after the retention period
+    status: Mapped[str] = mapped_column(String(12), default="new", index=True)
+    kind: Mapped[str | None] = mapped_column(String(12))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    campaign_id: Mapped[str | None] = mapped_column(String(100))
+    outbox_id: Mapped[int | None] = mapped_column(BigId)
+    reason: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column()
+
+
+class Response(Base):
+    """A member's answers to one campaign. member_id is None once the member is erased."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(100))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(10))  # reply, click, staff
+    after_step: Mapped[str | None] = mapped_column(String(60))  # invitation, reminder-1, …
+    first_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "member_id", name="uq_responses_campaign_member"),
+    )
+
+
+class Answer(Base):
+    """One answered question; a multi question has one row per chosen option."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    campaign_id: Mapped[str] = mapped_column(String(100))
+    question_id: Mapped[str] = mapped_column(String(60))
+    choice: Mapped[str | None] = mapped_column(String(200))
+    number: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_answers_campaign_question_choice", "campaign_id", "question_id", "choice"),
+        Index("ix_answers_response", "response_id"),
+    )
