@@ -1,0 +1,134 @@
+"""The bot: the steps of one tick, wired to the configured store, transport and templates.
+
+`tick(now)` reads what arrived, carries out what is due, and sends what is
+queued — the same for `mailbot tick` (cron), the daemon and the demo. It is
+idempotent: two ticks at once, or a crash and a restart, send nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from mailbot import compose
+from mailbot.campaigns import Campaign, Survey
+from mailbot.config import Settings, load_campaigns, secret
+from mailbot.replies import InboundReport, read_inbound
+from mailbot.results import Results, count_answers, summarise
+from mailbot.sending import Composer, SendReport, Transport, send_due
+from mailbot.steps import StepDone, carry_out_due
+from mailbot.store import Store
+from mailbot.store import inbound as inbound_store
+from mailbot.store import outbox as outbox_store
+from mailbot.tokens import Keys
+from mailbot.transport.local import LocalPostOffice, PostOfficeHandler, port_is_listening
+from mailbot.transport.smtp import SmtpSender, SmtpSettings
+
+log = logging.getLogger("mailbot")
+
+
+@dataclass
+class TickReport:
+    steps: list[StepDone] = field(default_factory=list)
+    inbound: InboundReport = field(default_factory=InboundReport)
+    sent: SendReport = field(default_factory=SendReport)
+
+
+def keys_from_env() -> Keys:
+    return Keys.from_env_values(secret("MAILBOT_TOKEN_KEY"), os.environ.get("MAILBOT_TOKEN_KEYS_OLD", ""))
+
+
+class Bot:
+    def __init__(self, settings: Settings, *, campaigns: Sequence[Campaign] | None = None, store: Store | None = None,
+                 keys: Keys | None = None):
+        self.settings = settings
+        self.campaigns = list(campaigns) if campaigns is not None else load_campaigns(settings)
+        self.by_id = {c.id: c for c in self.campaigns}
+        self.store = store or Store(settings.database_url)
+        self.keys = keys or keys_from_env()
+        self.templates = compose.Templates(settings.templates_dir)
+        self.composer = Composer(settings, self.keys, self.templates, self.by_id, self.results_of)
+
+    def prepare(self) -> Bot:
+        self.store.upgrade()
+        return self
+
+    # ---- the parts of a tick
+
+    def read_inbound(self, now: datetime) -> InboundReport:
+        return read_inbound(self.settings, self.store, self.keys, self.by_id, now)
+
+    def carry_out_due(self, now: datetime) -> list[StepDone]:
+        return carry_out_due(self.settings, self.store, self.campaigns, now)
+
+    def send_due(self, transport: Transport, now: datetime, **kwargs: object) -> SendReport:
+        return send_due(self.store, self.composer, transport, now, batch=self.settings.config.transport.batch,
+                        **kwargs)  # type: ignore[arg-type]
+
+    def tick(self, now: datetime, transport: Transport) -> TickReport:
+        report = TickReport()
+        report.inbound = self.read_inbound(now)
+        report.steps = self.carry_out_due(now)
+        report.sent = self.send_due(transport, now)
+        # Receipts to replies that arrived while sending go out in the same tick.
+        more = self.read_inbound(now)
+        if more.replies or more.commands:
+            report.sent.add(self.send_due(transport, now))
+        _add_inbound(report.inbound, more)
+        self.forget_old_raw(now)
+        return report
+
+    def forget_old_raw(self, now: datetime) -> int:
+        with self.store.transaction() as s:
+            return inbound_store.forget_raw_before(
+                s, now - timedelta(days=self.settings.config.privacy.raw_retention_days))
+
+    def results_of(self, survey: Survey) -> Results:
+        with self.store.transaction() as s:
+            invited = outbox_store.count_sent(s, survey.id, "invitation")
+            counts = count_answers(s, survey, invited)
+        return summarise(survey, counts, self.settings.config.privacy.min_group_size)
+
+    # ---- transports
+
+    def store_inbound(self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> None:
+        from mailbot.store import utcnow
+
+        with self.store.transaction() as s:
+            inbound_store.store_raw(s, raw, via="smtp", now=utcnow(), envelope_from=mail_from,
+                                    envelope_to=rcpt_tos)
+
+    def local_post_office(self, port: int | None = None) -> LocalPostOffice:
+        t = self.settings.config.transport
+        handler = PostOfficeHandler(self.settings.path(t.mailboxes), [self.settings.panel.reply_domain],
+                                    self.store_inbound)
+        return LocalPostOffice(handler, t.host, t.port if port is None else port)
+
+    @contextmanager
+    def transport(self) -> Iterator[Transport]:
+        """The configured outgoing transport; for "local", the embedded server runs meanwhile."""
+        t = self.settings.config.transport
+        office: LocalPostOffice | None = None
+        if t.kind == "local" and not port_is_listening(t.host, t.port):
+            office = self.local_post_office().start()
+        password = os.environ.get("MAILBOT_SMTP_PASSWORD", "") if t.username else ""
+        sender = SmtpSender(SmtpSettings(t.host, t.port, t.security, t.username, password, t.timeout))
+        try:
+            yield sender
+        finally:
+            sender.close()
+            if office is not None:
+                office.stop()
+
+    def mailbox_root(self) -> Path:
+        return self.settings.path(self.settings.config.transport.mailboxes)
+
+
+def _add_inbound(a: InboundReport, b: InboundReport) -> None:
+    for f in ("replies", "answered", "needs_human", "machines", "commands"):
+        setattr(a, f, getattr(a, f) + getattr(b, f))

@@ -1,0 +1,165 @@
+"""Commands that run the panel: tick, run, plan, demo, results, status."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mailbot.cli.app import EXIT_BAD_INPUT, EXIT_FAILED, app
+from mailbot.config import ConfigError, MissingSecret, Settings, load_campaigns, load_settings
+
+console = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The panel's config.toml.")]
+NowOption = Annotated[
+    str | None,
+    typer.Option("--now", help="Pretend it is this local time (2022-12-05T09:00), for trying things out."),
+]
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def load_or_exit(config: Path) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        for p in exc.problems:
+            err.print(str(p), markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def parse_now(value: str | None, settings: Settings) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        err.print(f"--now {value!r} is not a time — write for example 2022-12-05T09:00", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    return dt.replace(tzinfo=settings.panel.zone) if dt.tzinfo is None else dt
+
+
+def make_bot(settings: Settings):  # type: ignore[no-untyped-def]
+    from mailbot.bot import Bot
+
+    try:
+        return Bot(settings).prepare()
+    except ConfigError as exc:
+        for p in exc.problems:
+            err.print(str(p), markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except MissingSecret as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+@app.command()
+def tick(config: ConfigOption = Path("config.toml"), now: NowOption = None,
+         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Do everything that is due now, once, and exit (for cron). Safe to run twice at once.
+
+    Example: */5 * * * * cd /srv/panel && mailbot tick
+    """
+    setup_logging(verbose)
+    settings = load_or_exit(config)
+    bot = make_bot(settings)
+    moment = parse_now(now, settings)
+    try:
+        with bot.transport() as transport:
+            report = bot.tick(moment, transport)
+    except OSError as exc:
+        err.print(f"mail server not reachable: {exc}", markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    if as_json:
+        print(json.dumps({
+            "steps": [{"campaign": d.campaign_id, "step": d.step, "queued": d.queued, "note": d.note}
+                      for d in report.steps],
+            "sent": report.sent.sent, "deferred": report.sent.deferred, "failed": report.sent.failed,
+            "replies": report.inbound.replies, "needs_human": report.inbound.needs_human,
+        }))
+        return
+    for d in report.steps:
+        console.print(f"{d.campaign_id}: {d.step} — {d.queued} queued" + (f" ({d.note})" if d.note else ""))
+    console.print(f"sent {report.sent.sent}, deferred {report.sent.deferred}, failed {report.sent.failed}; "
+                  f"read {report.inbound.replies} replies, {report.inbound.needs_human} need a human")
+    if report.sent.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def plan(config: ConfigOption = Path("config.toml"), now: NowOption = None,
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show what will be sent when (local time), to how many."""
+    from mailbot.plan import timeline
+    from mailbot.store import Store
+    from mailbot.store import outbox as outbox_store
+
+    settings = load_or_exit(config)
+    try:
+        campaigns = load_campaigns(settings)
+    except ConfigError as exc:
+        for p in exc.problems:
+            err.print(str(p), markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    store = Store(settings.database_url)
+    store.upgrade()
+    with store.transaction() as s:
+        done = outbox_store.done_steps(s)
+    moment = parse_now(now, settings)
+    rows = timeline(campaigns, done, moment)
+    zone = settings.panel.zone
+    if as_json:
+        for p in rows:
+            print(json.dumps({"campaign": p.campaign.id, "step": p.step, "at": p.at.astimezone(zone).isoformat(),
+                              "sends": p.sends}))
+        return
+    table = Table(title="Coming up")
+    for col in ("when (local time)", "campaign", "step", "sends email"):
+        table.add_column(col)
+    for p in rows:
+        table.add_row(p.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), p.campaign.id, p.step,
+                      "yes" if p.sends else "no")
+    console.print(table)
+
+
+@app.command()
+def demo(members: Annotated[int, typer.Option(help="How many synthetic residents.")] = 600,
+         seed: Annotated[int, typer.Option(help="Same seed, same output.")] = 1,
+         directory: Annotated[Path, typer.Option("--dir", help="Where the demo keeps its files.")] = Path("demo-out"),
+         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run one real survey end to end on a simulated clock, on the embedded default (SQLite, local SMTP)."""
+    from mailbot.demo import run_demo
+
+    setup_logging(verbose)
+    if members < 1:
+        err.print("--members must be at least 1", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    directory.mkdir(parents=True, exist_ok=True)
+    report = run_demo(members, seed, directory, say=lambda s: console.print(s, markup=False, highlight=False))
+    s = report.survey
+    console.print(f"\nSurvey: {s.title} ({s.id})", markup=False)
+    for step, n in report.sent.items():
+        console.print(f"  sent {step:<12} {n:>5}", markup=False)
+    console.print(f"  replies sent by residents {report.replies_sent}", markup=False)
+    console.print(f"  answered: {report.answered} of {report.invited} ({report.rate:.0%})", markup=False)
+    console.print(f"  needs a human: {report.needs_human}", markup=False)
+    console.print(f"  mailboxes: {report.mailboxes}", markup=False)
+    console.print(f"  results email: {report.results_eml} and {report.results_html}", markup=False)
+    if report.results_eml is None:
+        raise typer.Exit(EXIT_FAILED)
