@@ -70,8 +70,8 @@ class Keys:
             raw = _unb32(token.strip())
         except (ValueError, TypeError):
             raise BadToken(token) from None
-        if len(raw) <= _MAC_BYTES:
-            raise BadToken(token)
+        if len(raw) <= _MAC_BYTES or _b32(raw) != token.strip().lower():
+            raise BadToken(token)  # too short, or a non-canonical spelling of the same bytes
         payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
         if any(hmac.compare_digest(mac, self._mac(k, purpose.encode(), payload)) for k in self.keys):
             return int.from_bytes(payload, "big")

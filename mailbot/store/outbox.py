@@ -77,7 +77,7 @@ def queue(session: Session, campaign_id: str, step: str, member_ids: Iterable[in
     if not rows:
         return 0
     stmt = _insert(session).on_conflict_do_nothing(index_elements=["campaign_id", "step", "member_id"])
-    result = session.execute(stmt, rows)
+    result = session.connection().execute(stmt, rows)  # Core executemany: rowcount is the rows inserted
     return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
 
 
