@@ -1,0 +1,262 @@
+"""Delivery failures: is this a bounce, which addresses failed, for good or for now.
+
+Order of trust, as in Mailman: our own VERP token first (it names the member even
+when the body is unreadable), then the RFC 3464 delivery-status fields, then
+flufl.bounce's detectors for the many non-standard formats, then a last look at
+the text. A 4.x.x status or "delayed" is temporary: the address is not dead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.iterators import body_line_iterator
+from email.message import Message
+
+from flufl.bounce import _scan
+from flufl.bounce._detectors import simplematch
+
+from mailbot.reading.decode import MAX_TEXT_CHARS, header_text, part_text, walk
+
+_VERP_TOKEN = re.compile(r"\bbounces\+([A-Za-z0-9_=-]{1,64})@", re.I)
+_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+")
+_VALID_ADDRESS = re.compile(r"^" + _ADDRESS.pattern + r"$")
+_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_SMTP_REPLY = re.compile(r"\b([45])\d\d[ -]")
+
+_BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail\s+delivery\s+(system|subsystem)|microsoftexchange", re.I)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered|delivery\s+status\s+notification|delivery\s+(has\s+)?fail|failure\s+notice"
+    r"|returned\s+mail|mail\s+delivery\s+failed|could\s+not\s+be\s+delivered|delivery\s+notification"
+    r"|nondeliverable|non-deliverable|ikke\s+levert|kan\s+ikke\s+leveres|levering\s+mislykte|ikke\s+leverbar"
+    r"|unzustellbar|olevererbar|kunde\s+inte\s+levereras|returned\s+to\s+sender|delivery\s+problem"
+    r"|message\s+not\s+delivered|warning:\s+could\s+not\s+send|delayed\s+mail|delivery\s+delayed",
+    re.I,
+)
+_TEMPORARY_TEXT = re.compile(
+    r"\bdelayed\b|will\s+(retry|keep\s+trying|continue\s+trying)|still\s+trying|has\s+not\s+yet\s+been\s+delivered"
+    r"|not\s+yet\s+been\s+delivered|forsinket|prøver\s+(igjen|fortsatt)|temporar(y|ily)\s+(failure|problem|error)",
+    re.I,
+)
+_PERMANENT_TEXT = re.compile(
+    r"user\s+unknown|unknown\s+user|not\s+a\s+valid\s+(user|recipient|address)|no\s+such\s+(user|mailbox|address)|does\s+not\s+exist|doesn't\s+exist"
+    r"|address\s+not\s+found|recipient\s+not\s+found|mailbox\s+unavailable|invalid\s+(recipient|address|mailbox)"
+    r"|account\s+(has\s+been\s+)?disabled|deactivated|permanent(ly)?\s+(fatal|error|failure)|finnes\s+ikke"
+    r"|fant\s+ikke|ble\s+ikke\s+funnet|mislyktes|could\s+not\s+be\s+delivered|unrouteable|not\s+our\s+customer",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A delivery failure. `permanent` is None when the report does not say."""
+
+    addresses: tuple[str, ...]
+    permanent: bool | None
+    token: str | None = None
+
+
+def read_bounce(msg: Message, own_addresses: Iterable[str] = ()) -> Bounce | None:
+    """The delivery failure this message reports, or None if it is not a bounce."""
+    own = {a.lower() for a in own_addresses}
+    token = verp_token(msg)
+    dsn_failed, dsn_delayed, is_dsn = _delivery_status(msg)
+    text = _report_text(msg)
+    looks_like_bounce = is_dsn or _looks_like_bounce(msg)
+    flufl_temporary, flufl_permanent = _flufl_failures(msg) if (looks_like_bounce or token) else (set(), set())
+    header_failed = {a for a in _addresses_in(header_text(msg, "X-Failed-Recipients"))}
+    if not (looks_like_bounce or dsn_failed or dsn_delayed or header_failed):
+        return None
+
+    failed = dsn_failed | header_failed | flufl_permanent
+    delayed = (dsn_delayed | flufl_temporary) - failed
+    if not failed and not delayed and looks_like_bounce:
+        failed = _addresses_in_failure_text(text)
+    addresses = tuple(sorted(a for a in (failed or delayed) if _is_theirs(a, own)))
+    if not addresses and not token and not is_dsn and not header_failed:
+        # A "Mail Delivery System" notice that names nobody is not actionable.
+        if not _BOUNCE_SUBJECT.search(header_text(msg, "Subject")):
+            return None
+    return Bounce(addresses=addresses, permanent=_permanence(failed, delayed, is_dsn, text, msg), token=token)
+
+
+def verp_token(msg: Message) -> str | None:
+    """The token from a `bounces+TOKEN@…` address this message was sent to (VERP)."""
+    for name in ("Delivered-To", "X-Original-To", "Envelope-To", "To", "X-Envelope-To", "Original-Recipient"):
+        for value in msg.get_all(name, []) or []:
+            match = _VERP_TOKEN.search(str(value)[:2000])
+            if match:
+                return match.group(1).lower()
+    return None
+
+
+def _is_theirs(address: str, own: set[str]) -> bool:
+    low = address.lower()
+    return low not in own and not _VERP_TOKEN.search(low) and not low.startswith(("mailer-daemon@", "postmaster@"))
+
+
+def _looks_like_bounce(msg: Message) -> bool:
+    sender = header_text(msg, "From")
+    if _BOUNCE_SENDER.search(sender) or sender.strip() in ("<>", '""'):
+        return True
+    return_path = header_text(msg, "Return-Path").strip()
+    subject = header_text(msg, "Subject")
+    return bool(_BOUNCE_SUBJECT.search(subject)) and (return_path in ("<>", "") or "daemon" in sender.lower())
+
+
+def _delivery_status(msg: Message) -> tuple[set[str], set[str], bool]:
+    """(failed, delayed, found a delivery-status part) from RFC 3464 fields."""
+    failed: set[str] = set()
+    delayed: set[str] = set()
+    found = False
+    for part in walk(msg):
+        if part.get_content_type() not in ("message/delivery-status", "message/global-delivery-status"):
+            continue
+        found = True
+        for block in _status_blocks(part):
+            # The original recipient is the address we sent to; the final one may be a rewrite.
+            recipient = block.get("original-recipient") or block.get("final-recipient") or ""
+            addresses = _addresses_in(recipient.split(";", 1)[-1])
+            action = block.get("action", "").lower()
+            status = _STATUS.search(block.get("status", ""))
+            if action.startswith(("delayed", "relayed", "delivered", "expanded")) and action != "failed":
+                if action.startswith("delayed"):
+                    delayed |= addresses
+                continue
+            if status and status.group(1) == "4":
+                delayed |= addresses
+            elif action.startswith("failed") or (status and status.group(1) == "5"):
+                failed |= addresses
+    return failed, delayed, found
+
+
+def _status_blocks(part: Message) -> list[dict[str, str]]:
+    """Per-recipient field blocks of a delivery-status part, however it was parsed."""
+    payload = part.get_payload()
+    blocks: list[dict[str, str]] = []
+    if isinstance(payload, list):
+        for sub in payload:
+            if isinstance(sub, Message):
+                blocks.append({k.lower(): " ".join(str(v).split()) for k, v in sub.items()})
+        return blocks
+    # Some MTAs base64 the part, so the parser leaves it as text: split it ourselves.
+    text = part_text(part)
+    current: dict[str, str] = {}
+    last = ""
+    for line in text.splitlines()[:2000]:
+        if not line.strip():
+            if current:
+                blocks.append(current)
+            current, last = {}, ""
+        elif line[:1] in " \t" and last:
+            current[last] += " " + line.strip()
+        elif ":" in line:
+            key, _, value = line.partition(":")
+            last = key.strip().lower()
+            current[last] = value.strip()
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _addresses_in(text: str) -> set[str]:
+    return {m.group(0).strip(".").lower() for m in _ADDRESS.finditer(text[:MAX_TEXT_CHARS])}
+
+
+def _report_text(msg: Message) -> str:
+    """The human-readable notice: text parts outside the returned original."""
+    chunks = []
+    for part in walk(msg):
+        if part.get_content_type() in ("text/plain", "text/html") and len(chunks) < 4:
+            chunks.append(part_text(part)[:50_000])
+    return "\n".join(chunks)
+
+
+_FAILURE_LINE = re.compile(
+    r"(unknown|not\s+found|not\s+a\s+valid|does\s+not\s+exist|no\s+such|failed|undeliverable|rejected|denied|invalid|disabled"
+    r"|mislyktes|finnes\s+ikke|could\s+not|couldn't|unable|permanent|550|553|554|5\.\d\.\d|over\s+quota|full)",
+    re.I,
+)
+
+
+def _addresses_in_failure_text(text: str) -> set[str]:
+    """Addresses named next to failure words in the notice, before any returned original."""
+    lines = text.splitlines()[:400]
+    found: set[str] = set()
+    for i, line in enumerate(lines):
+        if re.match(r"^\s*(-+\s*original|original\s+message|received:|return-path:|message-id:)", line, re.I):
+            break
+        addresses = _addresses_in(line[:1000])
+        if not addresses:
+            continue
+        window = " ".join(lines[max(0, i - 3) : i + 4])[:3000]
+        if _FAILURE_LINE.search(window):
+            found |= addresses
+    return found
+
+
+class _SimpleMatch(simplematch.SimpleMatch):
+    """flufl.bounce's SimpleMatch without its address filter's bug.
+
+    flufl.bounce 6.0 validates found addresses with a pattern whose domain part
+    allows no hyphen, so every failure at a domain like "bredband-nett.no" is dropped.
+    """
+
+    def process(self, msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
+        found: set[bytes] = set()
+        for start, end, address_re in self.PATTERNS:
+            started = False
+            for line in body_line_iterator(msg):
+                if not started and start.search(line):
+                    started = True
+                if started:
+                    match = address_re.search(line)
+                    if match and match.group("addr"):
+                        found.add(simplematch._quopri_decode(match.group("addr")))
+                    elif end.search(line):
+                        break
+            if found:
+                break
+        valid = frozenset(a for a in found if _VALID_ADDRESS.match(a.decode("ascii", "replace").strip("<>")))
+        return frozenset(), valid
+
+
+_DETECTORS = [_SimpleMatch if d is simplematch.SimpleMatch else d for d in _scan._DETECTORS]
+
+
+def _flufl_failures(msg: Message) -> tuple[set[str], set[str]]:
+    """(temporary, permanent) addresses from flufl.bounce's per-MTA detectors."""
+    for detector in _DETECTORS:
+        try:
+            temporary, permanent = detector().process(msg)
+        except Exception:  # one detector's crash on odd input must not stop the rest
+            continue
+        if temporary or permanent:
+            return _as_addresses(temporary), _as_addresses(permanent)
+    return set(), set()
+
+
+def _as_addresses(found: Iterable[bytes | str]) -> set[str]:
+    out = set()
+    for item in found:
+        text = item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
+        out |= _addresses_in(text)
+    return out
+
+
+def _permanence(failed: set[str], delayed: set[str], is_dsn: bool, text: str, msg: Message) -> bool | None:
+    if failed:
+        return True
+    if delayed:
+        return False
+    subject = header_text(msg, "Subject")
+    statuses = {m.group(1) for m in _STATUS.finditer(text[:50_000])}
+    if "5" in statuses:
+        return True
+    if "4" in statuses or _TEMPORARY_TEXT.search(subject) or _TEMPORARY_TEXT.search(text[:20_000]):
+        return False
+    if _PERMANENT_TEXT.search(text[:20_000]) or {m.group(1) for m in _SMTP_REPLY.finditer(text[:20_000])} == {"5"}:
+        return True
+    return None

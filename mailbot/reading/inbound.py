@@ -1,0 +1,77 @@
+"""One inbound message read end to end: bytes in, a `Reading` out. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mailbot.campaigns import AnswerValue, Survey
+from mailbot.reading.answers import parse_answers
+from mailbot.reading.bounces import Bounce
+from mailbot.reading.classify import classify
+from mailbot.reading.decode import decode, header_text
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What an inbound message means. `needs_human` says why staff should look, or is None."""
+
+    kind: str  # reply | auto-reply | bounce | command
+    text: str = ""
+    answers: dict[str, AnswerValue] = field(default_factory=dict)
+    unsure: dict[str, str] = field(default_factory=dict)
+    command: str | None = None  # unsubscribe | pause | resume | language | erase | join
+    command_value: str | None = None  # a language code, or the raw "until" text of a pause
+    bounce: Bounce | None = None
+    needs_human: str | None = None
+    subject: str = ""
+    refused: bool = False
+
+
+def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterable[str] = ()) -> Reading:
+    """Read raw message bytes: kind, the typed text, answers to `survey`, command, bounce."""
+    decoded = decode(raw)
+    if decoded.message is None:
+        return Reading(kind="reply", needs_human=decoded.refused, refused=True)
+    msg = decoded.message
+    classification = classify(msg, own_addresses)
+    new_text = classification.new_text
+    text = new_text.text if new_text else ""
+    subject = header_text(msg, "Subject")
+    kind = classification.kind
+
+    if kind == "bounce":
+        bounce = classification.bounce
+        why = None if bounce and (bounce.addresses or bounce.token) else "bounce that names no address"
+        return Reading(kind=kind, text=text, bounce=bounce, needs_human=why, subject=subject)
+
+    parsed = None
+    if survey is not None and new_text is not None and kind != "bounce":
+        parsed = parse_answers(new_text.with_context, survey, new_text.original)
+        if kind == "auto-reply" and parsed.answers and not classification.firmly_automatic:
+            # Wording alone said "away"; a person who answers the questions is not a machine.
+            kind = "reply"
+    if kind == "auto-reply":
+        return Reading(kind=kind, text=text, subject=subject)
+
+    command = classification.command
+    answers = dict(parsed.answers) if parsed else {}
+    unsure = dict(parsed.unsure) if parsed else {}
+    return Reading(
+        kind=kind,
+        text=text,
+        answers=answers,
+        unsure=unsure,
+        command=command.name if command else None,
+        command_value=command.value if command else None,
+        needs_human=_why_human(kind, text, answers, unsure, survey is not None),
+        subject=subject,
+    )
+
+
+def _why_human(kind: str, text: str, answers: dict, unsure: dict[str, str], has_survey: bool) -> str | None:
+    if unsure:
+        return "; ".join(unsure.values())
+    if kind == "reply" and has_survey and not answers:
+        return "ingen svar funnet i teksten" if text.strip() else "tomt svar"
+    return None

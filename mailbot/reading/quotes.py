@@ -1,0 +1,232 @@
+"""The words a resident typed, separated from what their client quoted and appended.
+
+Clients quote in two ways. Prefixed quotes ("> ") can be followed by more typed text
+(bottom-posting, answers typed under each quoted question), so they are skipped and
+reading goes on after them. Unprefixed originals (Outlook's "Fra:/Sendt:" block, a
+"-----Original Message-----" line) never end, so everything after their header is
+the original. Signatures and device lines are cut; employers' disclaimers follow them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Bounds that keep every scan linear and cheap: nobody types answers past these.
+MAX_LINES = 3000
+MAX_SCAN_CHARS = 400  # regexes look only at the start of a line
+# Quoted lines kept before text typed between quotes: enough for "1. Question?" + options.
+CONTEXT_LINES = 4
+
+REPLY_ABOVE_MARKER = re.compile(
+    r"skriv\s+svar(et|a)?\s+(ditt\s+|dit\s+)?(over|ovanfor|ovenfor)\s+denne\s+lin(j?en|a)"
+    r"|write\s+your\s+(answer|reply)\s+above\s+this\s+line",
+    re.I,
+)
+
+_QUOTE_PREFIX = re.compile(r"^[ \t]*>")
+
+# "On … wrote:", "Den … skrev …:", "tor. 1. des. 2022 kl. 09:00 skrev …:", "Am … schrieb …:",
+# "Le … a écrit :", "El … escribió:", "W dniu … napisał:", "Op … schreef …:", "… đã viết:".
+_ATTRIBUTION = re.compile(
+    r"\b(wrote|skrev|skreiv|schrieb|a\s+écrit|escribió|scrisse|schreef|napisał|kirjoitti|написал[аи]?"
+    r"|đã\s+viết|sent|geschreven|ha\s+scritto)\b[^\n]{0,200}?(:|-{3,})\s*$"
+    r"|\b(wrote|skrev|schrieb|sent)\s*$",
+    re.I,
+)
+# An attribution names a date or an address; plain prose ending in "skrev:" does not.
+_ATTRIBUTION_EVIDENCE = re.compile(r"\d|@|<|\bon\b|\bden\b|\bam\b|\ble\b|\bel\b|\bop\b|\bpå\b", re.I)
+
+# Lines that open an unprefixed original.
+_ORIGINAL_SEPARATOR = re.compile(
+    r"^\s*[-_=*]{2,}\s*(original\s+message|opprinnelig\s+melding|originalmeddelelse|oprindelig\s+meddelelse"
+    r"|ursprüngliche\s+nachricht|ursprungligt\s+meddelande|ursprungligt\s+meddelande|oorspronkelijk\s+bericht"
+    r"|message\s+d'origine|mensaje\s+original|messaggio\s+originale|alkuperäinen\s+viesti"
+    r"|reply\s+message|original\s+melding)\s*[-_=*]*\s*$",
+    re.I,
+)
+_UNDERSCORE_RULE = re.compile(r"^\s*_{8,}\s*$")
+_HEADER_FROM = re.compile(
+    r"^\s*\*?\s*(from|fra|frå|von|de|från|van|od|от|da|lähettäjä|kimden|feladó)\s*\*?\s*:", re.I
+)
+_HEADER_OTHER = re.compile(
+    r"^\s*\*?\s*(sent|sendt|date|dato|datum|gesendt|skickat|envoyé|enviado|inviato|verzonden"
+    r"|wysłano|to|til|an|till|à|para|aan|do|subject|emne|betreff|ämne|objet|asunto|oggetto|onderwerp"
+    r"|temat|cc|kopi|kopie)\s*\*?\s*:",
+    re.I,
+)
+_FORWARDED = re.compile(r"^\s*[-_=*]{2,}\s*(forwarded\s+message|videresendt\s+melding|vidaresendt)", re.I)
+
+# Device and app lines, in the languages residents' phones speak.
+_DEVICE_SIGNATURE = re.compile(
+    r"^\s*(sendt\s+fra\s+min|sendt\s+fra\s+(outlook|e-post|mail|yahoo|samsung)|sent\s+from\s+my"
+    r"|sent\s+from\s+(outlook|mail\s+for|yahoo|samsung)|sent\s+with\s+|skickat\s+från|sendt\s+frå"
+    r"|von\s+meinem\s+\S+\s+gesendet|gesendet\s+von|hent(et)?\s+outlook\s+for|get\s+outlook\s+for"
+    r"|hentet\s+fra\s+outlook|envoyé\s+de\s+mon|enviado\s+desde)",
+    re.I,
+)
+# Sign-offs that start a signature. English "Thanks,"/"Regards," are kept: in English
+# mail they are as often the message itself.
+_SIGN_OFF = re.compile(
+    r"^\s*(med\s+vennlig\s+hilsen|vennlig\s+hilsen|vennleg\s+helsing|med\s+venleg\s+helsing|venlig\s+hilsen"
+    r"|med\s+venlig\s+hilsen|beste\s+hilsen|hilsen|helsing|helsinga|mvh|m\.v\.h\.|vh|hilsn|klem"
+    r"|med\s+vänliga\s+hälsningar|vänliga\s+hälsningar|hälsningar|mvh\.|best\s+regards|kind\s+regards"
+    r"|mit\s+freundlichen\s+grüßen|viele\s+grüße|liebe\s+grüße)\b[\s,.!]*\S{0,40}\s*$",
+    re.I,
+)
+_SIGNATURE_DELIMITER = re.compile(r"^(-- ?|--|—)$")
+# Employers' transport rules append these after everything, often in two languages.
+_DISCLAIMER = re.compile(
+    r"^\s*(denne\s+e-?post(en)?\s+(kan|er|og)|this\s+(e-?mail|message)\s+(and\s+any|may|is|contains)"
+    r"|konfidensialitet|confidentiality\s+notice|disclaimer\s*:|ansvarsfraskrivelse|taushetsplikt)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class NewText:
+    """What the sender typed.
+
+    `text` is their words alone. `with_context` also keeps, before words typed between
+    quoted blocks, the last quoted lines they answer ("> 1. Er det behov …?"), so an
+    answer typed under a quoted question can be tied to it. `original` is the
+    unprefixed original the client appended, in which some residents type too.
+    """
+
+    text: str
+    with_context: str
+    original: str = ""
+    marker_seen: bool = False
+
+
+def extract_new_text(body: str) -> NewText:
+    """Split a plain-text body into the sender's own words and what was quoted."""
+    lines = [line.rstrip() for line in body.splitlines()[:MAX_LINES]]
+    typed: list[str] = []
+    context: list[str] = []
+    original: list[str] = []
+    marker_seen = False
+    quoted_run: list[str] = []  # the prefixed quote just passed, for context
+    in_signature = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        head = line[:MAX_SCAN_CHARS]
+        if REPLY_ABOVE_MARKER.search(head):
+            marker_seen = True
+            if not _QUOTE_PREFIX.match(head):
+                original = lines[i:]
+                break
+        if _QUOTE_PREFIX.match(head):
+            quoted_run.append(_unquote(line))
+            in_signature = False  # a signature ends where the next quote starts
+            i += 1
+            continue
+        if quoted_run and not line.strip():
+            i += 1  # blank lines closing a quote belong to it
+            continue
+        header_len = _original_header_at(lines, i)
+        if header_len:
+            k = _next_nonblank(lines, i + header_len)
+            if k is not None and _QUOTE_PREFIX.match(lines[k]):
+                # "On … wrote:" before a "> " quote: skip to the quote, read on after it.
+                quoted_run = []
+                i = k
+                continue
+            original = lines[i + header_len :]
+            break
+        if _DEVICE_SIGNATURE.match(head) or _SIGNATURE_DELIMITER.match(line) or _DISCLAIMER.match(head):
+            in_signature = True
+        elif _SIGN_OFF.match(head) and _short_tail(lines, i + 1):
+            in_signature = True
+        if in_signature:
+            i += 1
+            continue
+        if line.strip() and quoted_run:
+            # Text typed after a quote: keep the quoted lines it follows as context.
+            kept = [q for q in quoted_run if q.strip()][-CONTEXT_LINES:]
+            if context and context[-1].strip():
+                context.append("")
+            context.extend(f"> {q}" for q in kept)
+            quoted_run = []
+        if line.strip():
+            quoted_run = []
+        typed.append(line)
+        context.append(line)
+        i += 1
+    return NewText(
+        text=_tidy(typed),
+        with_context=_tidy(context),
+        original="\n".join(original[:MAX_LINES]),
+        marker_seen=marker_seen,
+    )
+
+
+def _unquote(line: str) -> str:
+    return re.sub(r"^[ \t]*(>[ \t]?)+", "", line, count=1)
+
+
+def _original_header_at(lines: list[str], i: int) -> int:
+    """How many lines the quote header starting at line i spans (0 if none)."""
+    head = lines[i][:MAX_SCAN_CHARS]
+    if not head.strip() or _FORWARDED.match(head):
+        return 0
+    if _ORIGINAL_SEPARATOR.match(head):
+        return 1
+    if _UNDERSCORE_RULE.match(head):
+        nxt = _next_nonblank(lines, i + 1)
+        return 1 if nxt is not None and _HEADER_FROM.match(lines[nxt][:MAX_SCAN_CHARS]) else 0
+    if _HEADER_FROM.match(head) or _HEADER_OTHER.match(head):
+        # A "From:" block: at least two header-like lines among the next few.
+        count = 0
+        for j in range(i, min(i + 6, len(lines))):
+            candidate = lines[j][:MAX_SCAN_CHARS]
+            if _HEADER_FROM.match(candidate) or _HEADER_OTHER.match(candidate):
+                count += 1
+            elif candidate.strip() and count < 2 and not candidate.startswith((" ", "\t")):
+                break
+        if count >= 2:
+            return 1
+        return 0
+    # An attribution may be wrapped over up to three lines by the client.
+    joined = ""
+    for span in range(1, 4):
+        if i + span > len(lines):
+            break
+        part = lines[i + span - 1][:MAX_SCAN_CHARS].strip()
+        if span > 1 and not part:
+            break
+        joined = f"{joined} {part}".strip()
+        if len(joined) > 2 * MAX_SCAN_CHARS:
+            break
+        if _ATTRIBUTION.search(joined) and _ATTRIBUTION_EVIDENCE.search(joined) and len(joined) < 300:
+            if span == 1 or not _ATTRIBUTION.search(lines[i][:MAX_SCAN_CHARS]):
+                return span
+    return 0
+
+
+def _next_nonblank(lines: list[str], j: int) -> int | None:
+    for k in range(j, min(j + 4, len(lines))):
+        if lines[k].strip():
+            return k
+    return None
+
+
+def _short_tail(lines: list[str], j: int) -> bool:
+    """A sign-off starts a signature only when little, and nothing answer-like, follows it."""
+    rest = []
+    for k in range(j, min(j + 12, len(lines))):
+        if _QUOTE_PREFIX.match(lines[k]) or _original_header_at(lines, k):
+            break
+        rest.append(lines[k])
+    nonblank = [r for r in rest if r.strip()]
+    return len(nonblank) <= 8 and all(len(r) <= 120 for r in nonblank)
+
+
+def _tidy(lines: list[str]) -> str:
+    out: list[str] = []
+    for line in lines:
+        if not line.strip() and out and not out[-1].strip():
+            continue
+        out.append(line)
+    return "\n".join(out).strip("\n")
