@@ -1,0 +1,131 @@
+"""`mailbot validate`: check config.toml, every schedule and the templates they need.
+
+Each problem is printed as `FILE:LINE: what is wrong — what to write instead`
+(the format editors and CI logs turn into links), and the exit code is 2. When
+all is well, a short table of the campaigns shows what the panel will do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mailbot.campaigns import Audience, Campaign
+from mailbot.cli.app import EXIT_BAD_INPUT, app
+from mailbot.config import ConfigError, Settings, load_campaigns, load_settings
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The panel's config.toml.")]
+
+
+def shown(path: Path) -> str:
+    """A path as staff typed it: relative to the current folder when inside it."""
+    try:
+        return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def problem_line(p: Any) -> str:
+    """FILE:LINE: what — instead, for config problems and template problems alike."""
+    tail = f" — {p.instead}" if getattr(p, "instead", "") else ""
+    return f"{shown(Path(p.file))}:{max(1, int(p.line or 1))}: {p.what}{tail}"
+
+
+def print_problems(problems: Sequence[Any], err: Console | None = None) -> None:
+    out = err or Console(stderr=True, soft_wrap=True)
+    for p in problems:
+        out.print(problem_line(p), markup=False, highlight=False, soft_wrap=True)
+
+
+def describe_audience(audience: Audience) -> str:
+    if audience.is_everyone:
+        return "all"
+    parts = []
+    if audience.tags:
+        parts.append("tags " + " or ".join(audience.tags))
+    if audience.age_bands:
+        parts.append("age " + " or ".join(audience.age_bands))
+    if audience.districts:
+        parts.append("in " + " or ".join(audience.districts))
+    if audience.languages:
+        parts.append("language " + " or ".join(audience.languages))
+    if audience.answered:
+        parts.append(" or ".join(f"{e.campaign}.{e.question} = {e.answer}" for e in audience.answered))
+    return "; ".join(parts)
+
+
+def template_problems(settings: Settings) -> tuple[list[Any], str]:
+    """Problems in the templates, and a note on what was checked."""
+    try:
+        from mailbot.compose.templates import Templates
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("mailbot.compose"):
+            return [], "templates not checked (mailbot.compose is not available)"
+        raise
+    found: list[Any] = []
+    try:
+        found.extend(Templates(settings.templates_dir).check())
+    except ConfigError as exc:
+        found.extend(exc.problems)
+    return found, "templates checked"
+
+
+def check_all(settings: Settings) -> tuple[list[Campaign], list[Any], str]:
+    problems: list[Any] = []
+    campaigns: list[Campaign] = []
+    try:
+        campaigns = load_campaigns(settings)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    found, note = template_problems(settings)
+    problems.extend(found)
+    return campaigns, problems, note
+
+
+def summary_table(campaigns: Iterable[Campaign], settings: Settings) -> Table:
+    zone = settings.panel.zone
+    table = Table(title="Campaigns")
+    table.add_column("id", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("title")
+    table.add_column("opens", no_wrap=True)
+    table.add_column("closes", no_wrap=True)
+    table.add_column("audience")
+    for c in sorted(campaigns, key=lambda c: c.opens):
+        table.add_row(c.id, c.kind, c.title, c.opens.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                      c.closes.astimezone(zone).strftime("%Y-%m-%d %H:%M"), describe_audience(c.audience))
+    return table
+
+
+@app.command()
+def validate(config: ConfigOption = Path("config.toml")) -> None:
+    """Check config.toml, schedules/ and templates; print FILE:LINE for each problem.
+
+    Exit codes: 0 all is well, 2 something to fix (nothing was changed).
+    """
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        settings = load_settings(config, load_env=False)
+    except ConfigError as exc:
+        print_problems(exc.problems, err)
+        err.print(f"{len(exc.problems)} problem(s) in {shown(config)}; nothing was changed.",
+                  markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    campaigns, problems, note = check_all(settings)
+    if problems:
+        print_problems(problems, err)
+        files = len({str(p.file) for p in problems})
+        err.print(f"{len(problems)} problem(s) in {files} file(s); nothing was changed.",
+                  markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    console = Console()
+    console.print(summary_table(campaigns, settings))
+    where = shown(settings.schedules_dir)
+    console.print(f"{shown(config)}: OK, {len(campaigns)} campaign(s) in {where}, {note}.",
+                  markup=False, highlight=False)
