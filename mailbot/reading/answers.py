@@ -102,6 +102,9 @@ def _pieces(lines: list[str], survey: Survey) -> list[_Piece]:
             continue
         if CORRECTION.search(stripped):
             pieces.extend(_corrections(stripped, survey))
+        elif numbered is not None or _LOOKS_NUMBERED.match(stripped):
+            # Shaped like an answer line but not read: ask rather than skip it silently.
+            pieces.extend(_unread(stripped, survey))
         free.append((index, stripped))
     close_anchor()
     if not pieces:
@@ -118,7 +121,11 @@ def _join_value(lines: list[str], question: Question) -> str:
 
 # --- numbered answers ----------------------------------------------------------------------
 
-_BULLET = re.compile(r"^[\s\-*•·]*(?:(?:spørsmål|sporsmal|spm\.?|question|q|svar|nr\.?)\s*)?(?=\d)", re.I)
+_BULLET = re.compile(
+    r"^[\s\-*•·]*(?:(?:svar(?:ene|a)?|mine\s+svar|answers?|my\s+answers)\s*:\s*)?"
+    r"(?:(?:spørsmål|sporsmal|spm\.?|question|q|svar|nr\.?)\s*)?(?=\d)",
+    re.I,
+)
 _NUMBER_MARK = re.compile(
     r"(?:(?<=^)|(?<=[\s,;]))(?P<num>\d{1,2})(?P<sep>\s*[.):=]\s*|\s*-\s+|\s+|(?=[A-Za-zÆØÅæøå](?:\W|$)))"
 )
@@ -300,6 +307,18 @@ def _in_order(free: list[tuple[int, str]], survey: Survey) -> list[_Piece]:
         ):
             return pieces
     return []
+
+
+_LOOKS_NUMBERED = re.compile(r"^\s*(\d{1,2})(?:\s*[.):]\s*\S|[A-Za-zÆØÅæøå]{1,4}\b)")
+
+
+def _unread(line: str, survey: Survey) -> list[_Piece]:
+    match = re.match(r"\s*(\d{1,2})", _BULLET.sub("", line, count=1))
+    question = survey.question_by_number(int(match.group(1))) if match else None
+    if question is None:
+        return []
+    problem = Value(problem=f"forstod ikke linjen «{line[:60]}»")
+    return [_Piece(question, problem, line, tentative=True)]
 
 
 # --- changed minds --------------------------------------------------------------------------

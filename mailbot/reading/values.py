@@ -95,10 +95,20 @@ def read_choice(text: str, question: Question) -> Value:
         option = match_option(first, question) if _is_short_answer(first, question) else None
     if option is None:
         return Value(problem=f"forstod ikke «{_short(text)}» som et av valgene")
-    others = [o for o in _options_named(rest, question) if o != option]
+    others = [o for o in _options_named(rest, question) if o != option] + _keys_named(rest, question, option)
     if others or _hedged(rest):
         return Value(problem=f"uklart svar: «{_short(text)}»")
     return Value(answer=option)
+
+
+def _keys_named(text: str, question: Question, chosen: str) -> list[str]:
+    """Option letters standing alone in `text` ("A og B"): a second choice."""
+    found = []
+    for letter in re.findall(r"(?<![\w'’])([A-Za-z])(?![\w'’])", text[:200]):
+        option = question.option_for_key(letter)
+        if option and option != chosen:
+            found.append(option)
+    return found
 
 
 def _is_short_answer(word: str, question: Question) -> bool:
