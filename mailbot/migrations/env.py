@@ -3,6 +3,7 @@
 from alembic import context
 
 from mailbot.store.models import Base
+import mailbot.membership_models  # noqa: E402,F401  signups, consents, email_changes, staff_audit
 
 target_metadata = Base.metadata
 
