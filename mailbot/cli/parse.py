@@ -22,7 +22,8 @@ from mailbot.reading import Reading, read_message
 def parse(
     messages: Annotated[list[Path], typer.Argument(help="Message files (.eml) to read.", show_default=False)],
     survey: Annotated[
-        Path | None, typer.Option("--survey", help="A schedule file (schedules/X.toml) whose questions to read.")
+        Path | None,
+        typer.Option("--survey", help="A schedule file (schedules/X.toml) whose questions to read."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line per file.")] = False,
 ) -> None:

@@ -1,13 +1,13 @@
 """Understanding inbound mail: pure functions from a message to what it means.
 
-    decode        bytes -> Message, body text (charsets repaired, HTML rendered)
-    quotes        body text -> the words the sender typed
-    classify      Message -> reply | auto-reply | bounce | command
-    bounces       delivery failures, VERP tokens
-    autoreplies   vacation notices and other automata
-    commands      STOPP, PAUSE, START, SPRÅK, SLETT, BLI MED
-    answers       typed text + Survey -> answers, and what is unsure
-    inbound       read_message: all of the above for one message
+decode        bytes -> Message, body text (charsets repaired, HTML rendered)
+quotes        body text -> the words the sender typed
+classify      Message -> reply | auto-reply | bounce | command
+bounces       delivery failures, VERP tokens
+autoreplies   vacation notices and other automata
+commands      STOPP, PAUSE, START, SPRÅK, SLETT, BLI MED
+answers       typed text + Survey -> answers, and what is unsure
+inbound       read_message: all of the above for one message
 """
 
 from mailbot.reading.answers import ParsedAnswers, parse_answers

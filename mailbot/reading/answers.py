@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 from mailbot.campaigns import AnswerValue, Question, QuestionType, Survey
 from mailbot.reading.values import Value, read_value
@@ -155,15 +155,17 @@ def _best_split(line: str, marks: tuple[tuple[int, int, int, str], ...], survey:
     values read well.
     """
 
-    @lru_cache(maxsize=None)
+    @cache
     def best(i: int) -> tuple[int, int, tuple[tuple[int, int], ...]]:
         start, value_start, number, _ = marks[i]
         options = []
         for j in range(i + 1, len(marks)):
             if marks[j][2] <= number:
                 continue
-            good, bad, rest = best(j)
             text = line[value_start : marks[j][0]]
+            if not text.strip(" ,;"):
+                continue  # "3 4": the 4 is the value of 3, not the start of question 4
+            good, bad, rest = best(j)
             value = _value_for(number, text, survey)
             options.append((good + value.ok, bad + (not value.ok and not value.skipped), ((i, j),) + rest))
         value = _value_for(number, line[value_start:], survey)
@@ -301,7 +303,10 @@ def _in_order(free: list[tuple[int, str]], survey: Survey) -> list[_Piece]:
             block = [s for s in re.split(r"(?<=[.!])\s+(?=[A-ZÆØÅ])", block[0]) if s.strip()]
         if not 2 <= len(block) <= len(questions):
             continue
-        pieces = [_Piece(q, read_value(line, q), line, tentative=True) for q, line in zip(questions, block, strict=False)]
+        pieces = [
+            _Piece(q, read_value(line, q), line, tentative=True)
+            for q, line in zip(questions, block, strict=False)
+        ]
         if all(p.value.ok or p.value.skipped for p in pieces) and any(
             p.value.ok and p.question.type is not QuestionType.TEXT for p in pieces
         ):
@@ -325,7 +330,7 @@ def _unread(line: str, survey: Survey) -> list[_Piece]:
 
 
 def _corrections(line: str, survey: Survey) -> list[_Piece]:
-    """"nei forresten, 1 C": the number-letter pairs in a line that corrects earlier answers."""
+    """ "nei forresten, 1 C": the number-letter pairs in a line that corrects earlier answers."""
     pieces = []
     for match in re.finditer(r"(?<![\w.])(\d{1,2})\s*[.):]?\s*([A-Za-z])(?!\w)", line[:MAX_LINE_CHARS]):
         question = survey.question_by_number(int(match.group(1)))
@@ -355,9 +360,7 @@ def _decide(pieces: list[_Piece], survey: Survey) -> ParsedAnswers:
                 skipped.append(question.id)
             continue
         distinct = {_comparable(p.value.answer) for p in good}
-        if len(distinct) == 1:
-            answers[question.id] = good[-1].value.answer  # type: ignore[assignment]
-        elif good[-1].corrects:
+        if len(distinct) == 1 or good[-1].corrects:
             answers[question.id] = good[-1].value.answer  # type: ignore[assignment]
         else:
             shown = " / ".join(f"«{p.text[:40]}»" for p in good[:3])

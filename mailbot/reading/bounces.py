@@ -20,13 +20,17 @@ from flufl.bounce._detectors import simplematch
 from mailbot.reading.decode import MAX_TEXT_CHARS, header_text, part_text, walk
 
 _VERP_TOKEN = re.compile(r"\bbounces\+([A-Za-z0-9_=-]{1,64})@", re.I)
-_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+")
+_ADDRESS = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+"
+)
 _VALID_ADDRESS = re.compile(r"^" + _ADDRESS.pattern + r"$")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SMTP_REPLY = re.compile(r"\b([45])\d\d[ -]")
 
-_BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail\s+delivery\s+(system|subsystem)|microsoftexchange", re.I)
+_BOUNCE_SENDER = re.compile(
+    r"mailer-daemon|postmaster|mail\s+delivery\s+(system|subsystem)|microsoftexchange", re.I
+)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered|delivery\s+status\s+notification|delivery\s+(has\s+)?fail|failure\s+notice"
     r"|returned\s+mail|mail\s+delivery\s+failed|could\s+not\s+be\s+delivered|delivery\s+notification"
@@ -65,7 +69,9 @@ def read_bounce(msg: Message, own_addresses: Iterable[str] = ()) -> Bounce | Non
     dsn_failed, dsn_delayed, is_dsn = _delivery_status(msg)
     text = _report_text(msg)
     looks_like_bounce = is_dsn or _looks_like_bounce(msg)
-    flufl_temporary, flufl_permanent = _flufl_failures(msg) if (looks_like_bounce or token) else (set(), set())
+    flufl_temporary, flufl_permanent = (
+        _flufl_failures(msg) if (looks_like_bounce or token) else (set(), set())
+    )
     header_failed = {a for a in _addresses_in(header_text(msg, "X-Failed-Recipients"))}
     if not (looks_like_bounce or dsn_failed or dsn_delayed or header_failed):
         return None
@@ -75,10 +81,9 @@ def read_bounce(msg: Message, own_addresses: Iterable[str] = ()) -> Bounce | Non
     if not failed and not delayed and looks_like_bounce:
         failed = _addresses_in_failure_text(text)
     addresses = tuple(sorted(a for a in (failed or delayed) if _is_theirs(a, own)))
-    if not addresses and not token and not is_dsn and not header_failed:
-        # A "Mail Delivery System" notice that names nobody is not actionable.
-        if not _BOUNCE_SUBJECT.search(header_text(msg, "Subject")):
-            return None
+    named_nobody = not addresses and not token and not is_dsn and not header_failed
+    if named_nobody and not _BOUNCE_SUBJECT.search(header_text(msg, "Subject")):
+        return None  # a "Mail Delivery System" notice that names nobody and says no failure
     return Bounce(addresses=addresses, permanent=_permanence(failed, delayed, is_dsn, text, msg), token=token)
 
 
@@ -94,7 +99,11 @@ def verp_token(msg: Message) -> str | None:
 
 def _is_theirs(address: str, own: set[str]) -> bool:
     low = address.lower()
-    return low not in own and not _VERP_TOKEN.search(low) and not low.startswith(("mailer-daemon@", "postmaster@"))
+    return (
+        low not in own
+        and not _VERP_TOKEN.search(low)
+        and not low.startswith(("mailer-daemon@", "postmaster@"))
+    )
 
 
 def _looks_like_bounce(msg: Message) -> bool:
@@ -167,7 +176,7 @@ def _addresses_in(text: str) -> set[str]:
 
 def _report_text(msg: Message) -> str:
     """The human-readable notice: text parts outside the returned original."""
-    chunks = []
+    chunks: list[str] = []
     for part in walk(msg):
         if part.get_content_type() in ("text/plain", "text/html") and len(chunks) < 4:
             chunks.append(part_text(part)[:50_000])
@@ -257,6 +266,8 @@ def _permanence(failed: set[str], delayed: set[str], is_dsn: bool, text: str, ms
         return True
     if "4" in statuses or _TEMPORARY_TEXT.search(subject) or _TEMPORARY_TEXT.search(text[:20_000]):
         return False
-    if _PERMANENT_TEXT.search(text[:20_000]) or {m.group(1) for m in _SMTP_REPLY.finditer(text[:20_000])} == {"5"}:
+    if _PERMANENT_TEXT.search(text[:20_000]) or {m.group(1) for m in _SMTP_REPLY.finditer(text[:20_000])} == {
+        "5"
+    }:
         return True
     return None

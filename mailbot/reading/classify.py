@@ -33,8 +33,10 @@ class Classification:
     @property
     def firmly_automatic(self) -> bool:
         """Automatic by a header only machines set, not by wording alone."""
-        return any(not s.startswith(("subject", "text", "X-Auto-Response-Suppress", "mailing", "empty"))
-                   for s in self.auto_signals)
+        return any(
+            not s.startswith(("subject", "text", "X-Auto-Response-Suppress", "mailing", "empty"))
+            for s in self.auto_signals
+        )
 
 
 def classify(msg: Message, own_addresses: Iterable[str] = ()) -> Classification:

@@ -23,7 +23,8 @@ _UNSUBSCRIBE = re.compile(
     re.I,
 )
 _PAUSE = re.compile(
-    r"^pause(?:\s+(?:meg|me))?(?:\s+(?:til|until|till|fram\s+til|frem\s+til|to)\s+(?P<until>[^\n]{1,60}?))?" + _END,
+    r"^pause(?:\s+(?:meg|me))?(?:\s+(?:til|until|till|fram\s+til|frem\s+til|to)\s+(?P<until>[^\n]{1,60}?))?"
+    + _END,
     re.I,
 )
 _RESUME = re.compile(r"^(?:start|fortsett|resume|start\s+igjen|begynn\s+igjen)" + _END, re.I)
@@ -33,15 +34,25 @@ _LANGUAGE = re.compile(
     re.I,
 )
 _ERASE = re.compile(
-    r"^(?:slett(?:\s+meg|\s+mine\s+data|\s+dataene\s+mine|\s+alt\s+om\s+meg)?|delete\s+(?:me|my\s+data))" + _END,
+    r"^(?:slett(?:\s+meg|\s+mine\s+data|\s+dataene\s+mine|\s+alt\s+om\s+meg)?|delete\s+(?:me|my\s+data))"
+    + _END,
     re.I,
 )
 _JOIN = re.compile(r"^(?:bli\s+med|meld\s+meg\s+på|join|subscribe|ja,?\s+jeg\s+vil\s+bli\s+med)" + _END, re.I)
 
 _GREETING = re.compile(r"^(hei|hallo|hello|hi|god\s+dag|heisann|hei\s+\w+)[\s,.!]*$", re.I)
 _REPLY_PREFIX = re.compile(r"^\s*((re|sv|aw|vs|fw|fwd|wg|antw|odp|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
-_LANGUAGES = {"nb": "nb", "bokmål": "nb", "bokmal": "nb", "norsk": "nb", "nn": "nn", "nynorsk": "nn",
-              "en": "en", "english": "en", "engelsk": "en"}
+_LANGUAGES = {
+    "nb": "nb",
+    "bokmål": "nb",
+    "bokmal": "nb",
+    "norsk": "nb",
+    "nn": "nn",
+    "nynorsk": "nn",
+    "en": "en",
+    "english": "en",
+    "engelsk": "en",
+}
 
 
 @dataclass(frozen=True)

@@ -88,13 +88,19 @@ def _codec(charset: str) -> str | None:
 def header_text(msg: Message, name: str) -> str:
     """A header's value with RFC 2047 words decoded; empty when missing or broken."""
     try:
-        value = msg.get(name)
+        # raw_items gives the stored string; get() would wrap 8-bit values in a Header
+        # whose str() has already replaced the bytes with U+FFFD.
+        value = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
     except Exception:
         return ""
     if value is None:
         return ""
-    if not isinstance(value, str):  # compat32 can hand back a Header object
+    if not isinstance(value, str):
         value = str(value)
+    if any("\udc80" <= c <= "\udcff" for c in value):
+        # Raw 8-bit header (RFC 6532 or a sloppy client): the parser kept the bytes as
+        # surrogates; decode them like a body.
+        value = text_from_bytes(value.encode("ascii", "surrogateescape"), None)
     try:
         parts = decode_header(value)
     except Exception:

@@ -56,4 +56,6 @@ def _render(markup: str) -> str:
         text = get_text(markup, _CONFIG)
     except Exception:
         return ""
-    return "\n".join(line.strip() if not line.lstrip().startswith(">") else line.lstrip() for line in text.splitlines())
+    return "\n".join(
+        line.strip() if not line.lstrip().startswith(">") else line.lstrip() for line in text.splitlines()
+    )

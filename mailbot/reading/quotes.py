@@ -108,6 +108,7 @@ def extract_new_text(body: str) -> NewText:
     marker_seen = False
     quoted_run: list[str] = []  # the prefixed quote just passed, for context
     in_signature = False
+    forwarded = False  # inside a forwarded message, its header block is content, not a quote
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -125,7 +126,9 @@ def extract_new_text(body: str) -> NewText:
         if quoted_run and not line.strip():
             i += 1  # blank lines closing a quote belong to it
             continue
-        header_len = _original_header_at(lines, i)
+        if _FORWARDED.match(head):
+            forwarded = True
+        header_len = 0 if forwarded else _original_header_at(lines, i)
         if header_len:
             k = _next_nonblank(lines, i + header_len)
             if k is not None and _QUOTE_PREFIX.match(lines[k]):
@@ -135,9 +138,13 @@ def extract_new_text(body: str) -> NewText:
                 continue
             original = lines[i + header_len :]
             break
-        if _DEVICE_SIGNATURE.match(head) or _SIGNATURE_DELIMITER.match(line) or _DISCLAIMER.match(head):
-            in_signature = True
-        elif _SIGN_OFF.match(head) and _short_tail(lines, i + 1):
+        if (
+            _DEVICE_SIGNATURE.match(head)
+            or _SIGNATURE_DELIMITER.match(line)
+            or _DISCLAIMER.match(head)
+            or _SIGN_OFF.match(head)
+            and _short_tail(lines, i + 1)
+        ):
             in_signature = True
         if in_signature:
             i += 1
@@ -199,9 +206,10 @@ def _original_header_at(lines: list[str], i: int) -> int:
         joined = f"{joined} {part}".strip()
         if len(joined) > 2 * MAX_SCAN_CHARS:
             break
-        if _ATTRIBUTION.search(joined) and _ATTRIBUTION_EVIDENCE.search(joined) and len(joined) < 300:
-            if span == 1 or not _ATTRIBUTION.search(lines[i][:MAX_SCAN_CHARS]):
-                return span
+        found = _ATTRIBUTION.search(joined) and _ATTRIBUTION_EVIDENCE.search(joined) and len(joined) < 300
+        # A wrapped header counts from its first line, not from a line that is one already.
+        if found and (span == 1 or not _ATTRIBUTION.search(lines[i][:MAX_SCAN_CHARS])):
+            return span
     return 0
 
 

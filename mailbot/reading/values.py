@@ -123,8 +123,11 @@ def _first_clause(text: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-_HEDGE = re.compile(r"\b(eller|or|kanskje|maybe|perhaps|muligens|kan\s+hende|usikker|unsure|not\s+sure|men\s+nei"
-                    r"|but\s+no|tja)\b", re.I)
+_HEDGE = re.compile(
+    r"\b(eller|or|kanskje|maybe|perhaps|muligens|kan\s+hende|usikker|unsure|not\s+sure|men\s+nei"
+    r"|but\s+no|tja)\b",
+    re.I,
+)
 
 
 def _hedged(rest: str) -> bool:
@@ -179,7 +182,10 @@ _RANGE_OR_CHOICE = re.compile(r"\b(eller|or|til|to|og|and)\b|\d\s*[-–]\s*\d", 
 
 
 def read_scale(text: str, question: Question) -> Value:
-    low, high = question.min if question.min is not None else 1, question.max if question.max is not None else 5
+    low, high = (
+        question.min if question.min is not None else 1,
+        question.max if question.max is not None else 5,
+    )
     match = _SCALE_VALUE.match(text)
     value: int | None = None
     rest = text
@@ -189,7 +195,12 @@ def read_scale(text: str, question: Question) -> Value:
         rest = match.group("rest").strip()
         if value is not None and match.group(2) and out_of != high:
             return Value(problem=f"«{_short(text)}» passer ikke skalaen {low}–{high}")
-        if value is not None and match.group(2) is None and match.group(1).isalpha() and len(rest.split()) > 1:
+        if (
+            value is not None
+            and match.group(2) is None
+            and match.group(1).isalpha()
+            and len(rest.split()) > 1
+        ):
             value = None  # "en" as an article starting a sentence, not the number one
     if value is None:
         grades = [GRADE_WORDS[w] for w in fold(text).split() if w in GRADE_WORDS]
@@ -198,7 +209,9 @@ def read_scale(text: str, question: Question) -> Value:
             value, rest = grades[0], ""
     if value is None:
         return Value(problem=f"forstod ikke «{_short(text)}» som et tall fra {low} til {high}")
-    if rest and (not re.match(r"^[-–—,.;:!(]", rest) or _RANGE_OR_CHOICE.search(rest[:40]) or _mentions_number(rest)):
+    if rest and (
+        not re.match(r"^[-–—,.;:!(]", rest) or _RANGE_OR_CHOICE.search(rest[:40]) or _mentions_number(rest)
+    ):
         return Value(problem=f"uklart tall: «{_short(text)}»")
     if not low <= value <= high:
         return Value(problem=f"{value} er utenfor skalaen {low}–{high}")
@@ -294,8 +307,9 @@ def _options_named(text: str, question: Question) -> list[str]:
             continue
         for start in range(len(words) - len(target) + 1):
             chunk = " ".join(words[start : start + len(target)])
-            if chunk == " ".join(target) or (len(target) == 1 and match_option(chunk, question) == option
-                                              and len(chunk) > 1):
+            if chunk == " ".join(target) or (
+                len(target) == 1 and match_option(chunk, question) == option and len(chunk) > 1
+            ):
                 found.append(option)
                 break
     return found

@@ -19,33 +19,128 @@ def fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
-YES = frozenset(fold(w) for w in (
-    "ja", "jo", "jepp", "japp", "jada", "ja da", "javisst", "ja visst", "absolutt", "ja absolutt", "ja takk",
-    "ja gjerne", "definitivt", "ja definitivt", "yes", "yep", "yeah", "yes please", "absolutely", "sure",
-    "ja klart", "klart", "selvfølgelig", "ja selvfølgelig",
-))
-NO = frozenset(fold(w) for w in (
-    "nei", "nei takk", "nope", "no", "no thanks", "no thank you", "niks", "nei nei", "absolutt ikke",
-    "nei absolutt ikke", "definitivt ikke", "not at all", "nei da", "neida",
-))
-DONT_KNOW = frozenset(fold(w) for w in (
-    "vet ikke", "veit ikke", "vet ikkje", "veit ikkje", "vet ikke helt", "veit ikkje heilt", "usikker",
-    "ikke sikker", "ikkje sikker", "er usikker", "eg veit ikkje", "jeg vet ikke", "aner ikke", "dont know",
-    "don't know", "do not know", "i don't know", "i dont know", "not sure", "unsure", "no idea",
-    "ingen formening", "ingen mening", "har ingen mening", "vet ei",
-))
+YES = frozenset(
+    fold(w)
+    for w in (
+        "ja",
+        "jo",
+        "jepp",
+        "japp",
+        "jada",
+        "ja da",
+        "javisst",
+        "ja visst",
+        "absolutt",
+        "ja absolutt",
+        "ja takk",
+        "ja gjerne",
+        "definitivt",
+        "ja definitivt",
+        "yes",
+        "yep",
+        "yeah",
+        "yes please",
+        "absolutely",
+        "sure",
+        "ja klart",
+        "klart",
+        "selvfølgelig",
+        "ja selvfølgelig",
+    )
+)
+NO = frozenset(
+    fold(w)
+    for w in (
+        "nei",
+        "nei takk",
+        "nope",
+        "no",
+        "no thanks",
+        "no thank you",
+        "niks",
+        "nei nei",
+        "absolutt ikke",
+        "nei absolutt ikke",
+        "definitivt ikke",
+        "not at all",
+        "nei da",
+        "neida",
+    )
+)
+DONT_KNOW = frozenset(
+    fold(w)
+    for w in (
+        "vet ikke",
+        "veit ikke",
+        "vet ikkje",
+        "veit ikkje",
+        "vet ikke helt",
+        "veit ikkje heilt",
+        "usikker",
+        "ikke sikker",
+        "ikkje sikker",
+        "er usikker",
+        "eg veit ikkje",
+        "jeg vet ikke",
+        "aner ikke",
+        "dont know",
+        "don't know",
+        "do not know",
+        "i don't know",
+        "i dont know",
+        "not sure",
+        "unsure",
+        "no idea",
+        "ingen formening",
+        "ingen mening",
+        "har ingen mening",
+        "vet ei",
+    )
+)
 
 # Answers that mean "no answer to this one": left out, not flagged.
-SKIP = frozenset(fold(w) for w in (
-    "", "pass", "skip", "hopper over", "hopp over", "ingen kommentar", "no comment", "n a", "na", "ikke relevant",
-    "ikkje relevant", "not applicable", "ubesvart", "x",
-))
+SKIP = frozenset(
+    fold(w)
+    for w in (
+        "",
+        "pass",
+        "skip",
+        "hopper over",
+        "hopp over",
+        "ingen kommentar",
+        "no comment",
+        "n a",
+        "na",
+        "ikke relevant",
+        "ikkje relevant",
+        "not applicable",
+        "ubesvart",
+        "x",
+    )
+)
 SKIP_MARKS = frozenset({"-", "–", "—", "--", "/", ".", "?", "...", "…", "_"})
 
-ALL = frozenset(fold(w) for w in (
-    "alle", "alle sammen", "allesammen", "alt", "alle fem", "alle alternativene", "alle alternativ", "samtlige",
-    "all", "all of them", "all of the above", "everything", "alt sammen", "altsammen", "heile", "alle saman",
-))
+ALL = frozenset(
+    fold(w)
+    for w in (
+        "alle",
+        "alle sammen",
+        "allesammen",
+        "alt",
+        "alle fem",
+        "alle alternativene",
+        "alle alternativ",
+        "samtlige",
+        "all",
+        "all of them",
+        "all of the above",
+        "everything",
+        "alt sammen",
+        "altsammen",
+        "heile",
+        "alle saman",
+    )
+)
 
 # Everyday option words across languages, for surveys written in Bokmål and answered
 # in Nynorsk or English. Each group names one thing.
@@ -54,8 +149,15 @@ EQUIVALENTS: tuple[frozenset[str], ...] = tuple(
     for group in (
         ("møbler", "møblar", "møbel", "furniture"),
         ("klær", "klede", "kle", "klesplagg", "clothes", "clothing"),
-        ("sportsutstyr", "sportsutstyr", "idrettsutstyr", "sports equipment", "sporting goods", "sport equipment",
-         "sports gear"),
+        (
+            "sportsutstyr",
+            "sportsutstyr",
+            "idrettsutstyr",
+            "sports equipment",
+            "sporting goods",
+            "sport equipment",
+            "sports gear",
+        ),
         ("elektronikk", "electronics", "elektronisk"),
         ("bøker", "bøkene", "books", "book"),
         ("leker", "leiker", "leikar", "toys"),
@@ -87,18 +189,59 @@ EQUIVALENTS: tuple[frozenset[str], ...] = tuple(
     )
 )
 
-NUMBER_WORDS = {fold(w): n for w, n in (
-    ("null", 0), ("zero", 0), ("en", 1), ("ett", 1), ("ein", 1), ("eitt", 1), ("one", 1), ("to", 2), ("two", 2),
-    ("tre", 3), ("three", 3), ("fire", 4), ("four", 4), ("fem", 5), ("five", 5), ("seks", 6), ("six", 6),
-    ("sju", 7), ("syv", 7), ("seven", 7), ("åtte", 8), ("eight", 8), ("ni", 9), ("nine", 9), ("ti", 10),
-    ("ten", 10),
-)}
+NUMBER_WORDS = {
+    fold(w): n
+    for w, n in (
+        ("null", 0),
+        ("zero", 0),
+        ("en", 1),
+        ("ett", 1),
+        ("ein", 1),
+        ("eitt", 1),
+        ("one", 1),
+        ("to", 2),
+        ("two", 2),
+        ("tre", 3),
+        ("three", 3),
+        ("fire", 4),
+        ("four", 4),
+        ("fem", 5),
+        ("five", 5),
+        ("seks", 6),
+        ("six", 6),
+        ("sju", 7),
+        ("syv", 7),
+        ("seven", 7),
+        ("åtte", 8),
+        ("eight", 8),
+        ("ni", 9),
+        ("nine", 9),
+        ("ti", 10),
+        ("ten", 10),
+    )
+}
 # "Jeg gir en toer": grades as nouns, unambiguous inside a sentence.
-GRADE_WORDS = {fold(w): n for w, n in (
-    ("ener", 1), ("toer", 2), ("toar", 2), ("treer", 3), ("trear", 3), ("firer", 4), ("firar", 4),
-    ("femmer", 5), ("femmar", 5), ("sekser", 6), ("seksar", 6), ("sjuer", 7), ("syver", 7), ("åtter", 8),
-    ("nier", 9), ("tier", 10),
-)}
+GRADE_WORDS = {
+    fold(w): n
+    for w, n in (
+        ("ener", 1),
+        ("toer", 2),
+        ("toar", 2),
+        ("treer", 3),
+        ("trear", 3),
+        ("firer", 4),
+        ("firar", 4),
+        ("femmer", 5),
+        ("femmar", 5),
+        ("sekser", 6),
+        ("seksar", 6),
+        ("sjuer", 7),
+        ("syver", 7),
+        ("åtter", 8),
+        ("nier", 9),
+        ("tier", 10),
+    )
+}
 
 # Words that introduce a change of mind: the answer after them replaces the earlier one.
 CORRECTION = re.compile(
