@@ -69,8 +69,12 @@ def import_members(
         err.print(f"{shown(file)} cannot be imported; nothing was changed.", markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT)
     if roster.problems and not skip_invalid:
-        err.print(f"{len(roster.bad_lines)} row(s) have problems; nothing was imported. Fix them, "
-                  "or import the valid rows with --skip-invalid.", markup=False, highlight=False)
+        err.print(
+            f"{len(roster.bad_lines)} row(s) have problems; nothing was imported. Fix them, "
+            "or import the valid rows with --skip-invalid.",
+            markup=False,
+            highlight=False,
+        )
         raise typer.Exit(EXIT_BAD_INPUT)
 
     from mailbot.store import members as member_store
@@ -78,10 +82,17 @@ def import_members(
     store = _store(settings)
     added = updated = 0
     try:
-        with store.transaction() as session, Progress(
-            TextColumn("Importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=err, transient=False,
-        ) as progress:
+        with (
+            store.transaction() as session,
+            Progress(
+                TextColumn("Importing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=False,
+            ) as progress,
+        ):
             task = progress.add_task("import", total=len(roster.rows))
             for chunk in _chunks(roster.rows, IMPORT_CHUNK):
                 a, u = member_store.upsert_members(session, chunk, now, default_language=panel.language)
@@ -91,8 +102,11 @@ def import_members(
         store.dispose()
     unchanged = len(roster.rows) - added - updated
     skipped = f", {len(roster.bad_lines)} skipped" if roster.problems else ""
-    Console().print(f"{shown(file)}: {added} added, {updated} updated, {unchanged} unchanged{skipped}.",
-                    markup=False, highlight=False)
+    Console(soft_wrap=True).print(
+        f"{shown(file)}: {added} added, {updated} updated, {unchanged} unchanged{skipped}.",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _chunks(rows: list[RosterRow], size: int) -> Iterator[list[RosterRow]]:
@@ -128,13 +142,25 @@ def list_members(
             after = page[-1].id
             for m in page:
                 if as_json:
-                    row = {"id": m.id, "email": m.email, "name": m.name, "language": m.language,
-                           "status": m.status.value, "tags": list(m.tags)}
+                    row = {
+                        "id": m.id,
+                        "email": m.email,
+                        "name": m.name,
+                        "language": m.language,
+                        "status": m.status.value,
+                        "tags": list(m.tags),
+                    }
                     print(("" if first else ",") + "\n" + json.dumps(row, ensure_ascii=False), end="")
                     first = False
                 else:
-                    table.add_row(str(m.id), m.email or "(erased)", m.name or "", m.language, m.status.value,
-                                  ", ".join(m.tags))
+                    table.add_row(
+                        str(m.id),
+                        m.email or "(erased)",
+                        m.name or "",
+                        m.language,
+                        m.status.value,
+                        ", ".join(m.tags),
+                    )
     finally:
         store.dispose()
     if as_json:

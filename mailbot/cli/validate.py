@@ -98,8 +98,14 @@ def summary_table(campaigns: Iterable[Campaign], settings: Settings) -> Table:
     table.add_column("closes", no_wrap=True)
     table.add_column("audience")
     for c in sorted(campaigns, key=lambda c: c.opens):
-        table.add_row(c.id, c.kind, c.title, c.opens.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                      c.closes.astimezone(zone).strftime("%Y-%m-%d %H:%M"), describe_audience(c.audience))
+        table.add_row(
+            c.id,
+            c.kind,
+            c.title,
+            c.opens.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            c.closes.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            describe_audience(c.audience),
+        )
     return table
 
 
@@ -114,18 +120,28 @@ def validate(config: ConfigOption = Path("config.toml")) -> None:
         settings = load_settings(config, load_env=False)
     except ConfigError as exc:
         print_problems(exc.problems, err)
-        err.print(f"{len(exc.problems)} problem(s) in {shown(config)}; nothing was changed.",
-                  markup=False, highlight=False)
+        err.print(
+            f"{len(exc.problems)} problem(s) in {shown(config)}; nothing was changed.",
+            markup=False,
+            highlight=False,
+        )
         raise typer.Exit(EXIT_BAD_INPUT) from None
     campaigns, problems, note = check_all(settings)
     if problems:
         print_problems(problems, err)
         files = len({str(p.file) for p in problems})
-        err.print(f"{len(problems)} problem(s) in {files} file(s); nothing was changed.",
-                  markup=False, highlight=False)
+        err.print(
+            f"{len(problems)} problem(s) in {files} file(s); nothing was changed.",
+            markup=False,
+            highlight=False,
+        )
         raise typer.Exit(EXIT_BAD_INPUT)
     console = Console()
     console.print(summary_table(campaigns, settings))
     where = shown(settings.schedules_dir)
-    console.print(f"{shown(config)}: OK, {len(campaigns)} campaign(s) in {where}, {note}.",
-                  markup=False, highlight=False)
+    console.print(
+        f"{shown(config)}: OK, {len(campaigns)} campaign(s) in {where}, {note}.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
