@@ -1,0 +1,363 @@
+"""Templates staff can override, rendered fast enough for a whole panel.
+
+Each email is a pair `<lang>/<name>.txt` and `<lang>/<name>.html`. The text
+template sets the subject (`{% set subject = "…" %}`); the HTML template
+extends the shared `layout.html`. A staff folder is searched first, then the
+built-in `templates/` folder, so staff override one file at a time.
+
+Speed: rendering Jinja and inlining CSS for every member would cost
+milliseconds. Values that differ per member (name, address, links) are
+*slots*: a template is rendered and inlined once with unique placeholders in
+their place, split into literal pieces, and each member's email is the pieces
+joined with that member's values (HTML-escaped in the HTML part). Whether the
+values are truthy or empty is part of the cache key, so `{% if recipient.name %}`
+still works. A template that does more with a slot than print it (say
+`name|upper`) is caught when the entry is built, by rendering a second time
+with different placeholders; such a template is then rendered per member.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import secrets
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import css_inline
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
+    pass_context,
+)
+from jinja2.runtime import Context
+from markupsafe import escape
+
+import mailbot
+from mailbot.compose import formats
+from mailbot.config import Problem
+
+BUILTIN_DIR = Path(mailbot.__file__).resolve().parent.parent / "templates"
+
+# Every email the bot writes, per language. Notices answer commands by email.
+EMAILS = ("survey", "receipt", "not-understood", "closed", "results")
+NOTICES = ("unsubscribe", "pause", "resume", "language", "erase", "join")  # notice-<name>
+_SHARED = ("layout.html", "_bar.html")
+_MAX_ENTRIES = 512
+
+
+@dataclass(frozen=True)
+class TemplateProblem(Problem):
+    """A template that is missing, does not parse, or uses a value it is not given."""
+
+
+class TemplateMissing(LookupError):
+    """No template for this email in any folder."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+Slots = dict[str, "str | None"]
+SampleContext = Callable[[str], Mapping[str, Any]]  # language -> context
+ContextBuilder = Callable[[Mapping[str, "str | None"]], dict[str, Any]]
+
+
+@dataclass
+class _Entry:
+    keep: tuple[object, ...]  # the objects the key names by id(): held so ids stay unique
+    subject: list[str | int] | None  # literal pieces and slot indexes; None: render per member
+    text: list[str | int]
+    html: list[str | int]
+
+
+def _fill(pieces: list[str | int], values: list[str], escaped: list[str] | None = None) -> str:
+    vals = escaped if escaped is not None else values
+    return "".join(p if isinstance(p, str) else vals[p] for p in pieces)
+
+
+class Templates:
+    """The Jinja2 environment (staff folder first, then built-in) and the caches of rendered pieces."""
+
+    def __init__(self, staff_dir: Path | None = None, *, builtin_dir: Path = BUILTIN_DIR):
+        self.staff_dir = staff_dir if staff_dir is not None and Path(staff_dir).is_dir() else None
+        self.builtin_dir = builtin_dir
+        folders = [p for p in (self.staff_dir, builtin_dir) if p is not None]
+        self.env = Environment(
+            loader=ChoiceLoader([FileSystemLoader(str(p)) for p in folders]),
+            undefined=StrictUndefined,
+            autoescape=lambda name: bool(name) and str(name).endswith(".html"),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            auto_reload=False,  # templates are read once; staff restart after editing, as with campaigns
+            cache_size=-1,
+        )
+        self.env.filters.update(date=_date_filter, datetime=_datetime_filter, number=_number_filter,
+                                percent=_percent_filter)
+        self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+        self._compiled: dict[str, Template] = {}
+        self._entries: dict[tuple[object, ...], _Entry] = {}
+        nonce = secrets.token_hex(5)
+        self._slot_a = f"Q{nonce}S{{}}Q"
+        self._slot_b = f"Z{nonce}{nonce}T{{}}Z"
+        self._split_a = re.compile(f"Q{nonce}S(\\d+)Q")
+        self._nonce = nonce
+
+    # ------------------------------------------------------------ lookup
+
+    def template(self, name: str) -> Template:
+        t = self._compiled.get(name)
+        if t is None:
+            t = self._compiled[name] = self.env.get_template(name)
+        return t
+
+    def has(self, name: str) -> bool:
+        try:
+            self.template(name)
+        except TemplateNotFound:
+            return False
+        return True
+
+    def pair(self, name: str, lang: str, fallbacks: tuple[str, ...] = ()) -> tuple[str, str]:
+        """The (text, html) template names for an email in `lang`, else in the first fallback language."""
+        for candidate in (lang, *fallbacks):
+            txt, html = f"{candidate}/{name}.txt", f"{candidate}/{name}.html"
+            if self.has(txt) and self.has(html):
+                return txt, html
+        raise TemplateMissing(f"no template {lang}/{name}.txt and {lang}/{name}.html in "
+                              f"{', '.join(str(p) for p in (self.staff_dir, self.builtin_dir) if p)}")
+
+    # ------------------------------------------------------------ rendering
+
+    def render(self, names: tuple[str, str], context: Mapping[str, Any]) -> Rendered:
+        """Render the text template (which sets `subject`), then the HTML one with CSS inlined."""
+        txt, html = names
+        module = self.template(txt).make_module(dict(context))
+        subject = getattr(module, "subject", None)
+        if not isinstance(subject, str) or not subject.strip():
+            raise UndefinedError(f"{txt} does not set the subject: add {{% set subject = \"…\" %}}")
+        text = str(module)
+        page = self.template(html).render({**context, "subject": subject})
+        return Rendered(subject, text, _join_tag_lines(self._inliner.inline(page)))
+
+    def render_for(self, names: tuple[str, str], shared: tuple[object, ...], build: ContextBuilder,
+                   slots: Slots) -> Rendered:
+        """Render with per-member `slots` filled into pieces cached per (`names`, `shared`, slot shape).
+
+        `build(values)` makes the template context from slot values (placeholders
+        or real ones); everything else it reads must be named in `shared`.
+        """
+        shape = tuple(v if not v else True for v in slots.values())
+        key = (names, tuple(id(o) for o in shared), shape)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._prepare(names, shared, build, slots)
+            if len(self._entries) >= _MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = entry
+        if entry.subject is None:
+            return self.render(names, build(slots))
+        values = [v or "" for v in slots.values()]
+        escaped = [str(escape(v)) for v in values]
+        return Rendered(_fill(entry.subject, values), _fill(entry.text, values),
+                        _fill(entry.html, values, escaped))
+
+    def _prepare(self, names: tuple[str, str], shared: tuple[object, ...], build: ContextBuilder,
+                 slots: Slots) -> _Entry:
+        def placeholders(pattern: str) -> dict[str, str | None]:
+            return {k: (pattern.format(i) if v else v) for i, (k, v) in enumerate(slots.items())}
+
+        a = self.render(names, build(placeholders(self._slot_a)))
+        b = self.render(names, build(placeholders(self._slot_b)))
+        b_values = [self._slot_b.format(i) for i in range(len(slots))]
+        pieces = [self._pieces(part) for part in (a.subject, a.text, a.html)]
+        same = all(
+            p is not None and _fill(p, b_values) == expected
+            for p, expected in zip(pieces, (b.subject, b.text, b.html), strict=True)
+        )
+        if not same:  # the template transforms a member's value: render it per member
+            return _Entry(shared, None, [], [])
+        subject, text, html = pieces
+        assert subject is not None and text is not None and html is not None
+        return _Entry(shared, subject, text, html)
+
+    def _pieces(self, rendered: str) -> list[str | int] | None:
+        parts = self._split_a.split(rendered)
+        pieces: list[str | int] = [int(p) if i % 2 else p for i, p in enumerate(parts)]
+        if any(isinstance(p, str) and self._nonce in p.lower() for p in pieces):
+            return None  # a placeholder was changed (upper-cased, cut): not safe to fill
+        return [p for p in pieces if p != ""]
+
+    # ------------------------------------------------------------ checking
+
+    def check(self, samples: Mapping[str, SampleContext] | None = None) -> list[TemplateProblem]:
+        """Render every email in every language with sample data; list what is missing or broken.
+
+        `samples` maps an email name to a function lang -> context (the built-in
+        emails bring their own; see `mailbot.compose.samples`).
+        """
+        from mailbot.compose.samples import sample_contexts
+
+        contexts = dict(sample_contexts())
+        contexts.update(samples or {})
+        problems: list[TemplateProblem] = []
+        problems += self._unknown_files(contexts)
+        for lang in formats.LANGUAGES:
+            for name, make in contexts.items():
+                for suffix in (".txt", ".html"):
+                    if not self.has_source(f"{lang}/{name}{suffix}"):
+                        problems.append(TemplateProblem(
+                            self._expected_path(f"{lang}/{name}{suffix}"), 0,
+                            f"template {lang}/{name}{suffix} is missing",
+                            f"copy {self.builtin_dir / 'nb' / (name + suffix)} and translate it"))
+                if not (self.has_source(f"{lang}/{name}.txt") and self.has_source(f"{lang}/{name}.html")):
+                    continue
+                pair = (f"{lang}/{name}.txt", f"{lang}/{name}.html")
+                problems += self._try_render(pair, make(lang), name, lang)
+        return _unique(problems)
+
+    def has_source(self, name: str) -> bool:
+        try:
+            self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+        except TemplateNotFound:
+            return False
+        return True
+
+    def _expected_path(self, name: str) -> Path:
+        return (self.staff_dir or self.builtin_dir) / name
+
+    def _try_render(self, names: tuple[str, str], context: Mapping[str, Any], name: str,
+                    lang: str) -> list[TemplateProblem]:
+        try:
+            rendered = self.render(names, context)
+        except TemplateSyntaxError as exc:
+            return [TemplateProblem(Path(exc.filename or names[0]), exc.lineno or 0,
+                                    f"template syntax: {exc.message}",
+                                    "see the Jinja2 template documentation")]
+        except UndefinedError as exc:
+            file, line = self._where(exc, names)
+            return [TemplateProblem(file, line, f"{exc.message or exc}",
+                                    f"use only the values listed in {self.builtin_dir / 'README.md'}")]
+        except TemplateNotFound as exc:
+            file, line = self._where(exc, names)
+            return [TemplateProblem(file, line, f"includes a template that does not exist: {exc.name}",
+                                    "check the file name")]
+        except Exception as exc:  # noqa: BLE001 - any template error is a problem to report, not a crash
+            file, line = self._where(exc, names)
+            return [TemplateProblem(file, line, f"{type(exc).__name__}: {exc}")]
+        problems = []
+        if name in ("survey", "receipt") and formats.MARKERS[lang] not in rendered.text:
+            problems.append(TemplateProblem(
+                self._source_path(names[0]), 1, "the reply marker line is missing from the text",
+                f"put {{{{ marker }}}} on the first line (it reads \"{formats.MARKERS[lang]}\")"))
+        return problems
+
+    def _source_path(self, name: str) -> Path:
+        try:
+            _, filename, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+        except TemplateNotFound:
+            return self._expected_path(name)
+        return Path(filename or name)
+
+    def _where(self, exc: BaseException, names: tuple[str, str]) -> tuple[Path, int]:
+        """File and line of the innermost template frame in the traceback (Jinja maps frames to templates)."""
+        folders = [str(p) for p in (self.staff_dir, self.builtin_dir) if p]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if any(f.filename.startswith(d) for d in folders)]
+        if frames:
+            return Path(frames[-1].filename), frames[-1].lineno or 0
+        return self._source_path(names[0]), 0
+
+    def _unknown_files(self, contexts: Mapping[str, object]) -> list[TemplateProblem]:
+        """Staff files whose names match nothing we render: usually a typo."""
+        if self.staff_dir is None:
+            return []
+        known = {f"{lang}/{n}{s}" for lang in formats.LANGUAGES for n in contexts for s in (".txt", ".html")}
+        partials = self._builtin_partials()
+        known |= set(_SHARED) | {f"{lang}/{p}" for lang in formats.LANGUAGES for p in partials}
+        problems = []
+        for path in sorted(self._staff_files()):
+            rel = path.relative_to(self.staff_dir).as_posix()
+            if rel in known or not rel.endswith((".txt", ".html")):
+                continue
+            close = difflib.get_close_matches(rel, sorted(known), n=1)
+            problems.append(TemplateProblem(path, 0, f"template {rel} is not used by any email",
+                                            f"did you mean {close[0]}?" if close else
+                                            "name it after an email, e.g. nb/survey.txt"))
+        return problems
+
+    def _staff_files(self) -> Iterator[Path]:
+        assert self.staff_dir is not None
+        yield from (p for p in self.staff_dir.rglob("*") if p.is_file())
+
+    def _builtin_partials(self) -> set[str]:
+        nb = self.builtin_dir / "nb"
+        return {p.name for p in nb.glob("_*")} if nb.is_dir() else set()
+
+
+def _join_tag_lines(html: str, limit: int = 500) -> str:
+    """Join lines that meet between two tags, up to `limit` characters: fewer lines to write out.
+
+    The newline between two tags becomes a space, which HTML treats the same.
+    Lines stay short enough that a member's links cannot push them past 998 octets.
+    """
+    out: list[str] = []
+    for line in html.split("\n"):
+        if out and out[-1].endswith(">") and line.startswith("<") and len(out[-1]) + len(line) < limit:
+            out[-1] += " " + line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _unique(problems: list[TemplateProblem]) -> list[TemplateProblem]:
+    seen: set[tuple[Path, int, str]] = set()
+    out = []
+    for p in problems:
+        if (p.file, p.line, p.what) not in seen:
+            seen.add((p.file, p.line, p.what))
+            out.append(p)
+    return out
+
+
+# ---------------------------------------------------------------- filters
+# For values a caller passes in a notice's context: formatted in the reader's language.
+
+
+@pass_context
+def _date_filter(ctx: Context, value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    return formats.date_text(value, ctx.get("lang", "nb"), ctx.get("timezone", "Europe/Oslo"))
+
+
+@pass_context
+def _datetime_filter(ctx: Context, value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return formats.datetime_text(value, ctx.get("lang", "nb"), ctx.get("timezone", "Europe/Oslo"))
+
+
+@pass_context
+def _number_filter(ctx: Context, value: float, decimals: int = 0) -> str:
+    return formats.number_text(value, ctx.get("lang", "nb"), decimals)
+
+
+@pass_context
+def _percent_filter(ctx: Context, value: float) -> str:
+    return formats.percent_text(value, ctx.get("lang", "nb"))
