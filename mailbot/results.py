@@ -1,8 +1,10 @@
 """What a survey found: aggregation in SQL, privacy rules in pure Python.
 
-`count_answers` asks the database for counts only (GROUP BY), never rows, so
-it stays fast at 100 000 members; `summarise` turns the counts into
-`Results`, hiding any group smaller than the panel's minimum group size.
+`count_answers` asks the database for counts only (GROUP BY), never answer
+rows, so it stays fast at 100 000 members; `summarise` turns the counts into
+`Results`, applying the minimum group size k to every figure (see
+`mailbot.report.privacy` for the rules, including complementary suppression).
+Weighting, segments and the report live in `mailbot.report`.
 """
 
 from __future__ import annotations
@@ -10,18 +12,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.campaigns import Question, QuestionType, Survey
+from mailbot.report.privacy import suppress_row
 from mailbot.store.models import Answer, Response
 
 
 @dataclass(frozen=True)
 class OptionCount:
     label: str
-    count: int
-    percent: float  # of those who answered the question
+    count: int  # 0 when suppressed: check `suppressed` before showing it
+    percent: float  # of those who answered the question (0.0 when suppressed)
+    suppressed: bool = False  # hidden by the minimum group size (or to protect another hidden cell)
+    weighted_percent: float | None = None  # with weights to the population, when weighting is on
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,13 @@ class QuestionResult:
     mean: float | None = None
     median: float | None = None
     suppressed: bool = False  # fewer answers than the minimum group size: nothing shown
+    quotes: tuple[str, ...] = ()  # text questions: only quotes staff curated, never raw answers
+    weighted_mean: float | None = None
+
+    @property
+    def distribution_suppressed(self) -> bool:
+        """True if any option or scale value is hidden (the email should say so)."""
+        return any(o.suppressed for o in self.options)
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,7 @@ class Results:
     answered: int
     questions: tuple[QuestionResult, ...]
     min_group_size: int
+    weighted: bool = False  # True if weighted_percent / weighted_mean are filled in
 
     @property
     def rate(self) -> float:
@@ -55,67 +68,109 @@ class Counts:
     answered: int  # members with at least one answer
     per_question: Mapping[str, int]  # respondents per question
     per_value: Mapping[tuple[str, str], int]  # (question id, option text or str(scale value)) -> count
+    # The same, weighted (sums of respondent weights); None when not weighted.
+    weighted_per_question: Mapping[str, float] | None = None
+    weighted_per_value: Mapping[tuple[str, str], float] | None = None
 
 
 def count_answers(session: Session, survey: Survey, invited: int) -> Counts:
-    answered = session.scalar(
-        select(func.count(func.distinct(Answer.response_id))).where(Answer.campaign_id == survey.id)
-    ) or 0
-    per_question = dict(
-        session.execute(
-            select(Answer.question_id, func.count(func.distinct(Answer.response_id)))
-            .where(Answer.campaign_id == survey.id)
-            .group_by(Answer.question_id)
-        ).tuples()
-    )
+    """Counts per question and value, by GROUP BY on the answers index; never loads answer rows."""
+    answered = count_respondents(session, survey.id)
     per_value: dict[tuple[str, str], int] = {}
+    per_question: dict[str, int] = {}
+    types = {q.id: q.type for q in survey.questions}
+    # Covered by ix_answers_aggregate (campaign_id, question_id, choice, number, response_id).
     for qid, choice, number, count in session.execute(
         select(Answer.question_id, Answer.choice, Answer.number, func.count())
-        .where(Answer.campaign_id == survey.id, Answer.text.is_(None))
+        .where(Answer.campaign_id == survey.id)
         .group_by(Answer.question_id, Answer.choice, Answer.number)
-    ).tuples():
-        key = choice if choice is not None else str(number)
-        per_value[(qid, key)] = count
+    ):
+        qtype = types.get(qid)
+        if qtype is None:
+            continue  # a question removed from the schedule after answers came in
+        if qtype != QuestionType.MULTI:
+            # choice, scale and text have exactly one row per respondent and question
+            per_question[qid] = per_question.get(qid, 0) + count
+        if choice is not None or number is not None:
+            per_value[(qid, choice if choice is not None else str(number))] = count
+    multi = [q.id for q in survey.questions if q.type == QuestionType.MULTI]
+    if multi:
+        for qid, n in session.execute(
+            select(Answer.question_id, func.count(func.distinct(Answer.response_id)))
+            .where(Answer.campaign_id == survey.id, Answer.question_id.in_(multi))
+            .group_by(Answer.question_id)
+        ):
+            per_question[qid] = n
     return Counts(invited=invited, answered=answered, per_question=per_question, per_value=per_value)
 
 
 def count_respondents(session: Session, campaign_id: str) -> int:
+    """Members who answered at least one question."""
     return session.scalar(
-        select(func.count()).select_from(Response).where(Response.campaign_id == campaign_id)
+        select(func.count()).select_from(Response)
+        .where(Response.campaign_id == campaign_id, exists().where(Answer.response_id == Response.id))
     ) or 0
 
 
-def summarise(survey: Survey, counts: Counts, min_group_size: int) -> Results:
-    """Pure: counts -> Results, with groups below `min_group_size` hidden."""
+def summarise(survey: Survey, counts: Counts, min_group_size: int,
+              quotes: Mapping[str, tuple[str, ...]] | None = None) -> Results:
+    """Pure: counts -> Results, with every group below `min_group_size` hidden.
+
+    Choice questions and scale distributions are partitions of a published
+    total, so a hidden option is protected by hiding another (complementary
+    suppression). A scale question with any hidden value shows no distribution
+    at all, only mean and median: with two hidden values, the mean and the
+    total are two equations that would give both back. Multi options are not a
+    partition (people choose several), so only small counts themselves are
+    hidden. Text questions give a count and curated quotes only.
+    """
+    k = min_group_size
+    wq, wv = counts.weighted_per_question, counts.weighted_per_value
     out = []
     for q in survey.questions:
         n = counts.per_question.get(q.id, 0)
+        suppressed = n < k
         if q.type == QuestionType.TEXT:
-            out.append(QuestionResult(q, n, (), suppressed=n < min_group_size))
+            shown = () if suppressed else tuple((quotes or {}).get(q.id, ()))
+            out.append(QuestionResult(q, n, (), suppressed=suppressed, quotes=shown))
             continue
-        labels = list(q.options) if q.options else [str(v) for v in q.scale_values]
-        options = tuple(
-            OptionCount(label, c := counts.per_value.get((q.id, label), 0), 100.0 * c / n if n else 0.0)
-            for label in labels
-        )
-        mean = median = None
-        if q.type == QuestionType.SCALE and n:
-            values = [(int(o.label), o.count) for o in options]
-            mean = sum(v * c for v, c in values) / n
-            median = _median(values, n)
-        suppressed = n < min_group_size
         if suppressed:
-            options, mean, median = (), None, None
-        out.append(QuestionResult(q, n, options, mean, median, suppressed))
-    return Results(survey.id, counts.invited, counts.answered, tuple(out), min_group_size)
+            out.append(QuestionResult(q, n, (), suppressed=True))
+            continue
+        labels = list(q.options) if q.type != QuestionType.SCALE else [str(v) for v in q.scale_values]
+        raw = [counts.per_value.get((q.id, label), 0) for label in labels]
+        if q.type == QuestionType.CHOICE:
+            hidden = suppress_row(raw, k, total_shown=True)
+        elif q.type == QuestionType.MULTI:
+            hidden = suppress_row(raw, k, total_shown=False)
+        else:
+            hidden = [any(0 < c < k for c in raw)] * len(raw)
+        wn = wq.get(q.id, 0.0) if wq is not None else 0.0
+        options = tuple(
+            OptionCount(label, 0, 0.0, True) if hide else OptionCount(
+                label, c, 100.0 * c / n,
+                weighted_percent=(100.0 * wv.get((q.id, label), 0.0) / wn) if wv is not None and wn else None)
+            for label, c, hide in zip(labels, raw, hidden, strict=True)
+        )
+        mean = median = weighted_mean = None
+        if q.type == QuestionType.SCALE:
+            values = [(int(label), c) for label, c in zip(labels, raw, strict=True)]
+            mean = sum(v * c for v, c in values) / n
+            median = median_of_counts(values, n)
+            if wv is not None and wn:
+                weighted_mean = sum(int(label) * wv.get((q.id, label), 0.0) for label in labels) / wn
+        out.append(QuestionResult(q, n, options, mean, median, weighted_mean=weighted_mean))
+    return Results(survey.id, counts.invited, counts.answered, tuple(out), k,
+                   weighted=counts.weighted_per_value is not None)
 
 
-def _median(values: list[tuple[int, int]], n: int) -> float:
-    def nth(k: int) -> int:  # k-th smallest, 0-based
+def median_of_counts(values: list[tuple[int, int]], n: int) -> float:
+    """The median of n values given as (value, count) pairs in ascending order."""
+    def nth(i: int) -> int:  # i-th smallest, 0-based
         seen = 0
         for v, c in values:
             seen += c
-            if k < seen:
+            if i < seen:
                 return v
         return values[-1][0]
 

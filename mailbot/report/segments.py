@@ -1,0 +1,202 @@
+"""Who was invited and who answered, by age band, gender, district and tag: counts in SQL.
+
+Age band and district are computed in the database by CASE expressions built
+from config.toml ([panel] age_bands, [districts]) so that grouping happens
+there; tests check the expressions agree with `age_band_of` and
+`Settings.district_of` for every postcode and birth year. Gender comes from
+a member tag named in population.toml [gender_tags]. Ages are taken on the
+day the survey opened, so a report made later shows the same bands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, null, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from mailbot.campaigns import Survey
+from mailbot.config import Settings, parse_age_band
+from mailbot.states import OutboxState
+from mailbot.store.models import Answer, Member, MemberTag, Outbox, Response
+
+UNKNOWN = "ukjent"
+
+
+def age_band_expr(bands: Sequence[str], today: date) -> ColumnElement[Any]:
+    """The member's age band on `today` (age = today's year - birth year, as `age_band_of`)."""
+    whens = []
+    for band in bands:
+        lo, hi = parse_age_band(band)
+        latest = today.year - lo  # born in or before this year to be at least `lo`
+        cond = Member.birth_year <= latest
+        if hi is not None:
+            cond = and_(cond, Member.birth_year >= today.year - hi)
+        whens.append((cond, literal(band)))
+    return case(*whens, else_=null()) if whens else null()
+
+
+def district_expr(districts: Mapping[str, Sequence[str]]) -> ColumnElement[Any]:
+    """The member's district from the postcode, first match wins (as `Settings.district_of`)."""
+    whens = []
+    digits = func.length(Member.postcode) == 4
+    for district, codes in districts.items():
+        alternatives = []
+        for code in codes:
+            lo, dash, hi = (p.strip() for p in code.partition("-"))
+            if dash:
+                # Postcodes are four digits; string order is number order for equal lengths.
+                alternatives.append(and_(digits, Member.postcode.between(lo, hi),
+                                         ~Member.postcode.like("%-%")))
+            else:
+                alternatives.append(Member.postcode == lo)
+        if alternatives:
+            whens.append((or_(*alternatives), literal(district)))
+    return case(*whens, else_=null()) if whens else null()
+
+
+def gender_expr(gender_tags: Mapping[str, str]) -> ColumnElement[Any]:
+    """The gender named by the member's tag ([gender_tags] in population.toml), or NULL."""
+    if not gender_tags:
+        return null()
+    tag_to_gender = case(*((MemberTag.tag == t, literal(g)) for t, g in gender_tags.items()),
+                         else_=null())
+    return (select(func.min(tag_to_gender))
+            .where(MemberTag.member_id == Member.id, MemberTag.tag.in_(list(gender_tags)))
+            .scalar_subquery())
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """The SQL expressions for each way of dividing the panel, for one survey."""
+
+    expressions: Mapping[str, ColumnElement[Any]]  # "age_band", "gender", "district"
+    categories: Mapping[str, tuple[str, ...]]  # the known values of each, in display order
+
+
+def dimensions_for(survey: Survey, settings: Settings, gender_tags: Mapping[str, str],
+                   genders: Sequence[str] = ()) -> Dimensions:
+    today = survey.opens.date()
+    exprs: dict[str, ColumnElement[Any]] = {"age_band": age_band_expr(settings.panel.age_bands, today)}
+    cats: dict[str, tuple[str, ...]] = {"age_band": tuple(settings.panel.age_bands)}
+    if gender_tags:
+        exprs["gender"] = gender_expr(gender_tags)
+        cats["gender"] = tuple(genders) or tuple(dict.fromkeys(gender_tags.values()))
+    if settings.config.districts:
+        exprs["district"] = district_expr(settings.config.districts)
+        cats["district"] = tuple(settings.config.districts)
+    return Dimensions(exprs, cats)
+
+
+def _answered() -> ColumnElement[bool]:
+    return exists().where(Answer.response_id == Response.id)
+
+
+def _invited(campaign_id: str) -> ColumnElement[bool]:
+    return and_(Outbox.campaign_id == campaign_id, Outbox.step == "invitation",
+                Outbox.status == OutboxState.SENT.value)
+
+
+def invited_by(session: Session, campaign_id: str, expr: ColumnElement[Any]) -> dict[str | None, int]:
+    """Members whose invitation was delivered, per value of `expr` (None: unknown or erased)."""
+    rows = session.execute(
+        select(expr, func.count()).select_from(Outbox).outerjoin(Member, Member.id == Outbox.member_id)
+        .where(_invited(campaign_id)).group_by(expr)
+    )
+    return _merge(rows)
+
+
+def answered_by(session: Session, campaign_id: str, expr: ColumnElement[Any]) -> dict[str | None, int]:
+    """Members with at least one answer, per value of `expr` (None: unknown or erased)."""
+    rows = session.execute(
+        select(expr, func.count()).select_from(Response).outerjoin(Member, Member.id == Response.member_id)
+        .where(Response.campaign_id == campaign_id, _answered()).group_by(expr)
+    )
+    return _merge(rows)
+
+
+def invited_by_tag(session: Session, campaign_id: str) -> dict[str, int]:
+    rows = session.execute(
+        select(MemberTag.tag, func.count()).select_from(Outbox)
+        .join(MemberTag, MemberTag.member_id == Outbox.member_id)
+        .where(_invited(campaign_id)).group_by(MemberTag.tag)
+    )
+    return {t: n for t, n in rows}
+
+
+def answered_by_tag(session: Session, campaign_id: str) -> dict[str, int]:
+    rows = session.execute(
+        select(MemberTag.tag, func.count()).select_from(Response)
+        .join(MemberTag, MemberTag.member_id == Response.member_id)
+        .where(Response.campaign_id == campaign_id, _answered()).group_by(MemberTag.tag)
+    )
+    return {t: n for t, n in rows}
+
+
+def answered_by_column(session: Session, campaign_id: str,
+                       column: ColumnElement[Any] | InstrumentedAttribute[Any]) -> dict[str | None, int]:
+    """Respondents per value of a responses column (source: reply/click/staff; after_step)."""
+    rows = session.execute(
+        select(column, func.count()).select_from(Response)
+        .where(Response.campaign_id == campaign_id, _answered()).group_by(column)
+    )
+    return _merge(rows)
+
+
+def respondents_by_cell(session: Session, campaign_id: str,
+                        exprs: Sequence[ColumnElement[Any]]) -> dict[tuple[str | None, ...], int]:
+    """Respondents per combination of dimension values (the raking cells)."""
+    labelled = [e.label(f"d{i}") for i, e in enumerate(exprs)]
+    rows = session.execute(
+        select(*labelled, func.count()).select_from(Response)
+        .outerjoin(Member, Member.id == Response.member_id)
+        .where(Response.campaign_id == campaign_id, _answered())
+        .group_by(*labelled)
+    ).all()
+    return {tuple(r[:-1]): r[-1] for r in rows}
+
+
+def answers_by_cell(session: Session, survey: Survey, exprs: Sequence[ColumnElement[Any]],
+                    multi: Sequence[str]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(question, choice, number, *cell, count) rows; (question, *cell, respondents) for multi questions."""
+    labelled = [e.label(f"d{i}") for i, e in enumerate(exprs)]
+    base = (select().select_from(Answer).join(Response, Response.id == Answer.response_id)
+            .outerjoin(Member, Member.id == Response.member_id).where(Answer.campaign_id == survey.id))
+    values = session.execute(
+        base.add_columns(Answer.question_id, Answer.choice, Answer.number, *labelled, func.count())
+        .group_by(Answer.question_id, Answer.choice, Answer.number, *labelled)
+    ).all()
+    respondents: list[Any] = []
+    if multi:
+        respondents = list(session.execute(
+            base.add_columns(Answer.question_id, *labelled, func.count(func.distinct(Answer.response_id)))
+            .where(Answer.question_id.in_(list(multi)))
+            .group_by(Answer.question_id, *labelled)
+        ).all())
+    return [tuple(r) for r in values], [tuple(r) for r in respondents]
+
+
+def nonresponders_in(session: Session, campaign_id: str,
+                     groups: Sequence[tuple[ColumnElement[Any], Sequence[str]]]) -> list[int]:
+    """Active members invited but not answered, in any of the groups (expr, values); sorted ids."""
+    conditions = [expr.in_(list(values)) for expr, values in groups if values]
+    if not conditions:
+        return []
+    responded = exists().where(Response.campaign_id == campaign_id, Response.member_id == Outbox.member_id,
+                               exists().where(Answer.response_id == Response.id))
+    ids = session.scalars(
+        select(Outbox.member_id).join(Member, Member.id == Outbox.member_id)
+        .where(_invited(campaign_id), Member.status == "active", ~responded, or_(*conditions))
+        .order_by(Outbox.member_id)
+    )
+    return [i for i in ids if i is not None]
+
+
+def _merge(rows: Any) -> dict[str | None, int]:
+    out: dict[str | None, int] = {}
+    for value, n in rows:
+        out[value] = out.get(value, 0) + n
+    return out
