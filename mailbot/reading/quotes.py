@@ -35,14 +35,25 @@ _ATTRIBUTION = re.compile(
     re.I,
 )
 # An attribution names a date or an address; plain prose ending in "skrev:" does not.
-_ATTRIBUTION_EVIDENCE = re.compile(r"\d|@|<|\bon\b|\bden\b|\bam\b|\ble\b|\bel\b|\bop\b|\bpå\b", re.I)
+_ATTRIBUTION_EVIDENCE = re.compile(
+    r"\d|@|<|\bon\b|\bden\b|\bam\b|\ble\b|\bel\b|\bop\b|\bpå\b|^\s*-{2,}", re.I
+)
+# A header wrapped over lines starts like one: an opener word or a date, not a sentence.
+_WRAPPED_START = re.compile(
+    r"^\s*(on|den|am|le|el|op|på|w\s+dniu|vào|\d|(mon|tue|wed|thu|fri|sat|sun|man|tir|tor|fre|lør|søn|ons)\w*\.?,?\s)",
+    re.I,
+)
+# "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:": text and header on one line.
+_OPENER_INSIDE = re.compile(r"(?:\s|-{2,}\s*)(On|Den|Am|Le|El|Op|På)\s+[^\n]{0,40}?\d")
+# "2014-10-17 11:28 GMT+03:00 Postmaster <postmaster@…>:" and other dated lines naming a sender.
+_DATED_SENDER = re.compile(r"^[^\n]{0,60}\d[^\n]{0,160}?<?[\w.+-]{1,64}@[\w.-]{1,100}>?\s*:\s*$")
 
 # Lines that open an unprefixed original.
 _ORIGINAL_SEPARATOR = re.compile(
     r"^\s*[-_=*]{2,}\s*(original\s+message|opprinnelig\s+melding|originalmeddelelse|oprindelig\s+meddelelse"
     r"|ursprüngliche\s+nachricht|ursprungligt\s+meddelande|ursprungligt\s+meddelande|oorspronkelijk\s+bericht"
     r"|message\s+d'origine|mensaje\s+original|messaggio\s+originale|alkuperäinen\s+viesti"
-    r"|reply\s+message|original\s+melding)\s*[-_=*]*\s*$",
+    r"|reply\s+message|original\s+melding|antwort\s+nachricht)\s*[-_=*]*\s*$",
     re.I,
 )
 _UNDERSCORE_RULE = re.compile(r"^\s*_{8,}\s*$")
@@ -50,9 +61,9 @@ _HEADER_FROM = re.compile(
     r"^\s*\*?\s*(from|fra|frå|von|de|från|van|od|от|da|lähettäjä|kimden|feladó)\s*\*?\s*:", re.I
 )
 _HEADER_OTHER = re.compile(
-    r"^\s*\*?\s*(sent|sendt|date|dato|datum|gesendt|skickat|envoyé|enviado|inviato|verzonden"
+    r"^\s*\*?\s*(sent|sendt|date|dato|datum|gesendet|skickat|envoyé\s|отправлено|envoyé|enviado|inviato|verzonden"
     r"|wysłano|to|til|an|till|à|para|aan|do|subject|emne|betreff|ämne|objet|asunto|oggetto|onderwerp"
-    r"|temat|cc|kopi|kopie)\s*\*?\s*:",
+    r"|temat|cc|kopi|kopie|кому|тема|дата)\s*\*?\s*:",
     re.I,
 )
 _FORWARDED = re.compile(r"^\s*[-_=*]{2,}\s*(forwarded\s+message|videresendt\s+melding|vidaresendt)", re.I)
@@ -60,7 +71,7 @@ _FORWARDED = re.compile(r"^\s*[-_=*]{2,}\s*(forwarded\s+message|videresendt\s+me
 # Device and app lines, in the languages residents' phones speak.
 _DEVICE_SIGNATURE = re.compile(
     r"^\s*(sendt\s+fra\s+min|sendt\s+fra\s+(outlook|e-post|mail|yahoo|samsung)|sent\s+from\s+my"
-    r"|sent\s+from\s+(outlook|mail\s+for|yahoo|samsung)|sent\s+with\s+|skickat\s+från|sendt\s+frå"
+    r"|sent\s+from\s+(outlook|mail\s+for|yahoo|samsung|mailbox|my\s)|sent\s+with\s+|skickat\s+från|sendt\s+frå"
     r"|von\s+meinem\s+\S+\s+gesendet|gesendet\s+von|hent(et)?\s+outlook\s+for|get\s+outlook\s+for"
     r"|hentet\s+fra\s+outlook|envoyé\s+de\s+mon|enviado\s+desde)",
     re.I,
@@ -74,7 +85,9 @@ _SIGN_OFF = re.compile(
     r"|mit\s+freundlichen\s+grüßen|viele\s+grüße|liebe\s+grüße)\b[\s,.!]*\S{0,40}\s*$",
     re.I,
 )
-_SIGNATURE_DELIMITER = re.compile(r"^(-- ?|--|—)$")
+_SIGNATURE_DELIMITER = re.compile(r"^(-- ?|--|—|-{3,}|_{3,})$")
+# "-Lev.", "- roman": a dashed name as the very last line (not one item of a dashed list).
+_DASHED_NAME = re.compile(r"^\s*-{1,3}\s?[A-ZÆØÅa-zæøå][\w.]{0,20}(\s[A-ZÆØÅ][\w.]{0,20})?\s*$")
 # Employers' transport rules append these after everything, often in two languages.
 _DISCLAIMER = re.compile(
     r"^\s*(denne\s+e-?post(en)?\s+(kan|er|og)|this\s+(e-?mail|message)\s+(and\s+any|may|is|contains)"
@@ -130,6 +143,10 @@ def extract_new_text(body: str) -> NewText:
             forwarded = True
         header_len = 0 if forwarded else _original_header_at(lines, i)
         if header_len:
+            before = _text_before_header(head)
+            if before:
+                typed.append(before)
+                context.append(before)
             k = _next_nonblank(lines, i + header_len)
             if k is not None and _QUOTE_PREFIX.match(lines[k]):
                 # "On … wrote:" before a "> " quote: skip to the quote, read on after it.
@@ -140,8 +157,8 @@ def extract_new_text(body: str) -> NewText:
             break
         if (
             _DEVICE_SIGNATURE.match(head)
-            or _SIGNATURE_DELIMITER.match(line)
             or _DISCLAIMER.match(head)
+            or _ends_in_signature(lines, i)
             or _SIGN_OFF.match(head)
             and _short_tail(lines, i + 1)
         ):
@@ -206,11 +223,22 @@ def _original_header_at(lines: list[str], i: int) -> int:
         joined = f"{joined} {part}".strip()
         if len(joined) > 2 * MAX_SCAN_CHARS:
             break
-        found = _ATTRIBUTION.search(joined) and _ATTRIBUTION_EVIDENCE.search(joined) and len(joined) < 300
+        if span == 2 and not _WRAPPED_START.match(lines[i]):
+            break
+        attribution = bool(_ATTRIBUTION.search(joined) and _ATTRIBUTION_EVIDENCE.search(joined))
+        found = (attribution or bool(_DATED_SENDER.match(joined))) and len(joined) < 300
         # A wrapped header counts from its first line, not from a line that is one already.
         if found and (span == 1 or not _ATTRIBUTION.search(lines[i][:MAX_SCAN_CHARS])):
             return span
     return 0
+
+
+def _text_before_header(line: str) -> str:
+    """Words typed on the same line as the header: "reply On Wed, 4 Apr … wrote:"."""
+    shared = _OPENER_INSIDE.search(line)
+    if shared and _ATTRIBUTION.search(line[shared.start() :]):
+        return line[: shared.start()].rstrip(" -")
+    return ""
 
 
 def _next_nonblank(lines: list[str], j: int) -> int | None:
@@ -218,6 +246,19 @@ def _next_nonblank(lines: list[str], j: int) -> int | None:
         if lines[k].strip():
             return k
     return None
+
+
+def _ends_in_signature(lines: list[str], i: int) -> bool:
+    """A delimiter line ("-- ", "---") with a short tail, or a dashed name as the last line."""
+    line = lines[i]
+    if line in ("-- ", "--") or (_SIGNATURE_DELIMITER.match(line.strip()) and _short_tail(lines, i + 1)):
+        return True
+    if not _DASHED_NAME.match(line):
+        return False
+    previous = next((p for p in reversed(lines[:i]) if p.strip()), "")
+    following = [n for n in lines[i + 1 : i + 4] if n.strip()]
+    # "- Møbler" after "- Ja" is a list of answers, not a signature.
+    return not previous.lstrip().startswith("-") and not following
 
 
 def _short_tail(lines: list[str], j: int) -> bool:
