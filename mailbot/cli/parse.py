@@ -38,7 +38,8 @@ def parse(
             raw = path.read_bytes()
         except OSError as exc:
             failed = True
-            _emit({"file": str(path), "error": f"could not read the file: {exc.strerror or exc}"}, as_json)
+            why = f"could not read the file: {exc.strerror or exc}"
+            _emit({"file": str(path), "kind": None, "error": why, "needs_human": why}, as_json)
             continue
         _emit(_as_dict(path, read_message(raw, questions)), as_json)
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
