@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import EmailPolicy, Policy
 from functools import lru_cache
@@ -118,7 +119,11 @@ def _phrase_tokens(phrase: str) -> tuple[list[str], str]:
         return quoted.split(" "), quoted
     decoded = phrase if _ATOMS.fullmatch(phrase.encode("ascii", "replace").decode()) else (
         '"' + phrase.replace("\\", "\\\\").replace('"', '\\"') + '"')
-    return _encoded_words(phrase), decoded
+    return _mixed_tokens(phrase, _is_atom), decoded
+
+
+def _is_atom(word: str) -> bool:
+    return bool(_ATOMS.fullmatch(word)) and "=?" not in word
 
 
 def check_address(address: str) -> str:
@@ -140,7 +145,7 @@ def check_address(address: str) -> str:
 def mailbox(name: str, display: str | None, address: str) -> PreparedHeader:
     """`To: "Name" <addr>`; the name is cleaned to one line and quoted or encoded."""
     addr = check_address(address)
-    tokens, decoded = _phrase_tokens(one_line(display or ""))
+    tokens, decoded = _phrase_tokens(one_line(display or "", 100))
     if not tokens:
         return PreparedHeader(name, addr, _fold(name, [addr]))
     return PreparedHeader(name, f"{decoded} <{addr}>", _fold(name, [*tokens, f"<{addr}>"]))
@@ -170,10 +175,14 @@ def parsed_mailbox(name: str, value: str) -> PreparedHeader:
 def unstructured(name: str, value: str) -> PreparedHeader:
     """Subject and the like: one line; words with non-ASCII (or "=?") as encoded words."""
     text = one_line(value, 900)
-    return PreparedHeader(name, text, _fold(name, _mixed_tokens(text)))
+    return PreparedHeader(name, text, _fold(name, _mixed_tokens(text, _is_plain)))
 
 
-def _mixed_tokens(text: str) -> list[str]:
+def _is_plain(word: str) -> bool:
+    return word.isascii() and "=?" not in word
+
+
+def _mixed_tokens(text: str, plain: Callable[[str], bool]) -> list[str]:
     """Plain words stay readable; each run of words that need encoding becomes encoded words.
 
     A run is encoded as one piece, spaces included, because the space between
@@ -182,7 +191,7 @@ def _mixed_tokens(text: str) -> list[str]:
     tokens: list[str] = []
     run: list[str] = []
     for word in text.split(" "):
-        if word.isascii() and "=?" not in word:
+        if plain(word):
             if run:
                 tokens += _encoded_words(" ".join(run))
                 run = []
