@@ -63,11 +63,14 @@ def describe_audience(audience: Audience) -> str:
 def template_problems(settings: Settings) -> tuple[list[Any], str]:
     """Problems in the templates, and a note on what was checked."""
     try:
-        from mailbot.compose.templates import Templates
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").startswith("mailbot.compose"):
-            return [], "templates not checked (mailbot.compose is not available)"
-        raise
+        from mailbot.compose import Templates  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        try:
+            from mailbot.compose.templates import Templates
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").startswith("mailbot.compose"):
+                return [], "templates not checked (mailbot.compose is not available)"
+            raise
     found: list[Any] = []
     try:
         found.extend(Templates(settings.templates_dir).check())
