@@ -39,7 +39,7 @@ def is_transactional(step: str) -> bool:
 
 def done_steps(session: Session) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
-    for cid, step in session.execute(select(CampaignStep.campaign_id, CampaignStep.step)).tuples():
+    for cid, step in session.execute(select(CampaignStep.campaign_id, CampaignStep.step)):
         out.setdefault(cid, set()).add(step)
     return out
 

@@ -58,7 +58,7 @@ def answers_of(session: Session, survey: Survey, member_id: int) -> dict[str, An
         .join(Response, Response.id == Answer.response_id)
         .where(Response.campaign_id == survey.id, Response.member_id == member_id)
         .order_by(Answer.id)
-    ).tuples()
+    )
     multi: dict[str, list[str]] = {}
     for qid, choice, number, text in rows:
         q = survey.question(qid)

@@ -66,6 +66,7 @@ class PostOfficeHandler:
         return "250 OK"
 
     def _deliver(self, raw: bytes, recipients: Sequence[str]) -> None:
+        self.mailboxes.mkdir(parents=True, exist_ok=True)
         for r in recipients:
             box = mailbox.Maildir(mailbox_dir(self.mailboxes, r), create=True)
             box.add(raw)
