@@ -147,7 +147,11 @@ class Templates:
     def render(self, names: tuple[str, str], context: Mapping[str, Any]) -> Rendered:
         """Render the text template (which sets `subject`), then the HTML one with CSS inlined."""
         txt, html = names
-        module = self.template(txt).make_module(dict(context))
+        try:
+            module = self.template(txt).make_module(dict(context))
+        except Exception:
+            # make_module, unlike render, leaves frames at compiled-Python lines; map them to template lines.
+            self.env.handle_exception()
         subject = getattr(module, "subject", None)
         if not isinstance(subject, str) or not subject.strip():
             raise UndefinedError(f"{txt} does not set the subject: add {{% set subject = \"…\" %}}")

@@ -47,11 +47,13 @@ def survey(*questions: Question, title: str = "Behov for en ombruksbutikk i Bær
     qs = questions or (
         choice("need", 1, "Er det behov for en ombruksbutikk i Bærum?", "Ja", "Nei", "Vet ikke"),
         multi("goods", 2, "Hva ville du levert der?", "Møbler", "Klær", "Sportsutstyr"),
-        scale("today", 3, "Hvor fornøyd er du med dagens ordning?", 1, 5, "svært misfornøyd", "svært fornøyd"),
+        scale("today", 3, "Hvor fornøyd er du med dagens ordning?", 1, 5,
+              "svært misfornøyd", "svært fornøyd"),
         text("where", 4, "Hvor i Bærum bør butikken ligge?"),
     )
-    values: dict[str, object] = {"id": "ombruk-2022", "title": title, "opens": datetime(2022, 12, 1, 9, 0, tzinfo=OSLO),
-                                 "closes": datetime(2022, 12, 15, 23, 59, tzinfo=OSLO), "questions": qs}
+    values: dict[str, object] = {"id": "ombruk-2022", "title": title, "questions": qs,
+                                 "opens": datetime(2022, 12, 1, 9, 0, tzinfo=OSLO),
+                                 "closes": datetime(2022, 12, 15, 23, 59, tzinfo=OSLO)}
     return Survey(**{**values, **kw})  # type: ignore[arg-type]
 
 
@@ -88,7 +90,8 @@ def results(s: Survey, *, invited: int = 427, answered: int = 128, min_group_siz
                                        OptionCount("Vet ikke", 12, 10.0))),
             QuestionResult(goods, 3, (), suppressed=True),
             QuestionResult(today, 100, tuple(OptionCount(str(v), c, float(c)) for v, c in
-                                             ((1, 5), (2, 10), (3, 30), (4, 40), (5, 15))), mean=3.5, median=4.0),
+                                             ((1, 5), (2, 10), (3, 30), (4, 40), (5, 15))),
+                           mean=3.5, median=4.0),
             QuestionResult(where, 64, ()),
         ),
     )

@@ -6,13 +6,13 @@ import email.utils
 import io
 from datetime import datetime
 from email.generator import BytesGenerator
-
-import pytest
 from email.message import EmailMessage
 
+import pytest
+
 from mailbot import compose
-from mailbot.people import Recipient
 from mailbot.compose import HeaderValueError, Templates
+from mailbot.people import Recipient
 from tests.compose import make
 
 TEMPLATES = Templates()
@@ -99,8 +99,8 @@ def test_a_name_with_angle_brackets_and_commas_cannot_add_a_recipient(name):
 
 def test_non_ascii_names_and_subjects_are_encoded_on_the_wire_and_decode_back():
     s = make.survey(title="Påminnelse om ærlig øl-smaking på Åsane")
-    msg = compose.survey_email(s, "invitation", make.member(name="Ståle Ødegård-Ærø"), make.links(s), make.sender(),
-                               make.panel(), TEMPLATES, make.NOW)
+    msg = compose.survey_email(s, "invitation", make.member(name="Ståle Ødegård-Ærø"), make.links(s),
+                               make.sender(), make.panel(), TEMPLATES, make.NOW)
     raw = msg.as_bytes()
     assert raw.isascii()
     head = raw.split(b"\r\n\r\n", 1)[0]

@@ -18,8 +18,8 @@ TEMPLATES = Templates()
 
 def survey_email(step="invitation", recipient=None, s=None, templates=TEMPLATES, lnk=None):
     s = s or make.survey()
-    return compose.survey_email(s, step, recipient or make.member(), lnk or make.links(s), make.sender(), make.panel(),
-                                templates, make.NOW)
+    return compose.survey_email(s, step, recipient or make.member(), lnk or make.links(s), make.sender(),
+                                make.panel(), templates, make.NOW)
 
 
 def test_the_reply_marker_is_the_first_line_of_the_text_in_every_language():
@@ -44,19 +44,22 @@ def test_the_example_answer_is_made_from_this_surveys_questions():
 def test_questions_are_numbered_with_options_scale_and_multi_hints():
     body = make.plain(survey_email())
     assert "1. Er det behov for en ombruksbutikk i Bærum?\n   A) Ja  B) Nei  C) Vet ikke\n" in body
-    assert "2. Hva ville du levert der? (velg én eller flere)\n   A) Møbler  B) Klær  C) Sportsutstyr\n" in body
+    assert "2. Hva ville du levert der? (velg én eller flere)\n   A) Møbler  B) Klær  C) Sportsutstyr\n" \
+        in body
     assert "3. Hvor fornøyd er du med dagens ordning? (1–5, 1 = svært misfornøyd, 5 = svært fornøyd)" in body
     assert "4. Hvor i Bærum bør butikken ligge? (svar med egne ord)" in body
 
 
 def test_the_close_date_is_written_the_way_each_language_writes_it():
     assert "stenger torsdag 15. desember kl. 23.59." in make.plain(survey_email())
-    assert "stengjer torsdag 15. desember kl. 23.59." in make.plain(survey_email(recipient=make.member(language="nn")))
-    assert "closes on Thursday 15 December at 23:59." in make.plain(survey_email(recipient=make.member(language="en")))
+    nn, en = (make.plain(survey_email(recipient=make.member(language=lang))) for lang in ("nn", "en"))
+    assert "stengjer torsdag 15. desember kl. 23.59." in nn
+    assert "closes on Thursday 15 December at 23:59." in en
 
 
 def test_a_reminder_says_so_in_the_subject():
-    assert make.parse(survey_email("reminder-2"))["Subject"] == "Påminnelse: Behov for en ombruksbutikk i Bærum"
+    nb = survey_email("reminder-2")
+    assert make.parse(nb)["Subject"] == "Påminnelse: Behov for en ombruksbutikk i Bærum"
     en = survey_email("reminder-1", recipient=make.member(language="en"))
     assert make.parse(en)["Subject"] == "Reminder: Behov for en ombruksbutikk i Bærum"
 
