@@ -9,6 +9,7 @@ import csv
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
@@ -157,7 +158,7 @@ def reply_message(resident: Resident, invitation: EmailMessage, text: str, date:
     msg["In-Reply-To"] = str(invitation["Message-ID"])
     msg["References"] = str(invitation["Message-ID"])
     msg.set_content(body)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=policy.SMTP)  # CRLF: smtplib sends bytes as they are
 
 
 def format_date(dt: object) -> str:
