@@ -9,6 +9,7 @@ from mailbot.cli import staff  # noqa: E402,F401  validate, plan, tick, run, mem
 from mailbot.cli import members  # noqa: E402,F401
 from mailbot.cli import validate  # noqa: E402,F401
 from mailbot.cli import parse  # noqa: E402,F401
+from mailbot.cli import results  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Aggregation in SQL, on SQLite and PostgreSQL, with numbers worked out by hand from tests/results/seed.py."""
+"""Aggregation in SQL on SQLite and PostgreSQL; numbers worked out by hand from tests/results/seed.py."""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ def test_small_choice_cell_is_protected_from_subtraction(store: Store) -> None:
     need = r.questions[0]
     # k = 3: "Vet ikke" = 1 is hidden. With the total 12 and Ja 7 shown, hiding only it would give
     # 12 - 7 - 4 = 1 back, so the smallest other count (Nei, 4) is hidden too: hidden sum 5 >= 3.
-    assert [(o.label, o.suppressed) for o in need.options] == [("Ja", False), ("Nei", True), ("Vet ikke", True)]
+    assert [(o.label, o.suppressed) for o in need.options] == [
+        ("Ja", False), ("Nei", True), ("Vet ikke", True)]
     shown = [o for o in need.options if not o.suppressed]
     hidden = [o for o in need.options if o.suppressed]
     assert need.answered - sum(o.count for o in shown) == 5  # all an attacker learns: Nei + Vet ikke = 5
