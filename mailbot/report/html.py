@@ -38,7 +38,8 @@ h3 { font-size: 1.05rem; }
 .lead { font-size: 1.15rem; }
 .muted { color: """ + MUTED + """; }
 figure { margin: 0.5rem 0; }
-svg { width: 100%; height: auto; display: block; }
+svg { display: block; max-width: 40rem; }
+@media (max-width: 30rem) { th, td { padding: 0.25rem 0.3rem; } table { font-size: 0.9rem; } }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; min-width: 60%; }
 caption { text-align: left; font-weight: 600; padding-bottom: 0.25rem; }
@@ -68,6 +69,9 @@ Rapporten er laget {{ today.strftime('%d.%m.%Y') }}.
 {% if qr.mean is not none %}Gjennomsnitt {{ num(qr.mean, 2) }}{% if qr.weighted_mean is not none %} (vektet {{ num(qr.weighted_mean, 2) }}){% endif %}, median {{ num(qr.median, 1) }}
 på en skala fra {{ qr.question.min }}{% if qr.question.min_label %} ({{ qr.question.min_label }}){% endif %}
 til {{ qr.question.max }}{% if qr.question.max_label %} ({{ qr.question.max_label }}){% endif %}.{% endif %}</p>
+{% if qr.question.type == 'scale' and qr.distribution_suppressed %}
+<p>Fordelingen på skalaen vises ikke, fordi minst én verdi ble valgt av færre enn {{ r.min_group_size }}.</p>
+{% else %}
 {% if qr.options | selectattr('suppressed', 'equalto', false) | list %}
 <figure>{{ chart(qr) }}</figure>
 {% endif %}
@@ -80,6 +84,7 @@ til {{ qr.question.max }}{% if qr.question.max_label %} ({{ qr.question.max_labe
 {% if o.suppressed %}<td class="num">skjult</td><td class="num">skjult</td>{% if r.weighted %}<td class="num">skjult</td>{% endif %}
 {% else %}<td class="num">{{ o.count }}</td><td class="num">{{ pct(o.percent) }}</td>{% if r.weighted %}<td class="num">{{ pct(o.weighted_percent) }}</td>{% endif %}{% endif %}</tr>
 {% endfor %}</tbody></table></div>
+{% endif %}
 {% endif %}
 </section>
 {% endfor %}
@@ -173,25 +178,28 @@ def label(x: str) -> str:
 
 
 def bar_chart(qr: QuestionResult) -> str:
-    """Horizontal bars, one per shown option, label above the bar so long labels fit at 320 px."""
+    """Horizontal bars, one per shown option, label above the bar so long labels fit at 320 px.
+
+    Bar lengths are percentages of the chart's width and text sizes are pixels, so the
+    chart reflows with the page instead of shrinking its text on a phone."""
     shown = [o for o in qr.options if not o.suppressed]
-    row, width, left = 46, 600, 0
+    row = 46
     height = row * len(shown) + 4
     summary = ", ".join(f"{o.label} {pct(o.percent)}" for o in shown)
     hidden = len(qr.options) - len(shown)
     if hidden:
         summary += f"; {hidden} svar skjult"
     title_id = f"chart-{qr.question.id}"
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-labelledby="{title_id}" '
+    parts = [f'<svg width="100%" height="{height}" role="img" aria-labelledby="{title_id}" '
              f'xmlns="http://www.w3.org/2000/svg">',
              f'<title id="{title_id}">Stolpediagram, spørsmål {qr.question.number}: {escape(summary)}</title>']
-    span = width - 90
     for i, o in enumerate(shown):
         y = i * row
-        bar = max(1.0, span * o.percent / 100) if o.count else 0.0
-        parts.append(f'<text x="{left}" y="{y + 16}" font-size="15" fill="{INK}">{escape(o.label)}</text>')
-        parts.append(f'<rect x="{left}" y="{y + 22}" width="{bar:.1f}" height="18" fill="{BAR}"/>')
-        parts.append(f'<text x="{left + bar + 6:.1f}" y="{y + 36}" font-size="15" fill="{INK}">'
+        bar = 78 * o.percent / 100  # % of the width; the rest holds the figure
+        parts.append(f'<text x="0" y="{y + 16}" font-size="15" fill="{INK}">{escape(o.label)}</text>')
+        if o.count:
+            parts.append(f'<rect x="0" y="{y + 22}" width="{max(bar, 0.5):.2f}%" height="18" fill="{BAR}"/>')
+        parts.append(f'<text x="{bar + 1.5:.2f}%" y="{y + 36}" font-size="15" fill="{INK}">'
                      f'{escape(pct(o.percent))}</text>')
     parts.append("</svg>")
     return "".join(parts)
