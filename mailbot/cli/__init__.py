@@ -7,6 +7,7 @@ from mailbot.cli.app import app
 # Importing registers the commands; one module per command group.
 from mailbot.cli import staff  # noqa: E402,F401  validate, plan, tick, run, members, demo, results
 from mailbot.cli import members  # noqa: E402,F401
+from mailbot.cli import membership  # noqa: E402,F401
 from mailbot.cli import validate  # noqa: E402,F401
 from mailbot.cli import parse  # noqa: E402,F401
 from mailbot.cli import results  # noqa: E402,F401
