@@ -116,7 +116,9 @@ class Templates:
         self._slot_a = f"Q{nonce}S{{}}Q"
         self._slot_b = f"Z{nonce}{nonce}T{{}}Z"
         self._split_a = re.compile(f"Q{nonce}S(\\d+)Q")
+        self._placeholder = re.compile(f"Q{nonce}S\\d+Q|Z{nonce}{nonce}T\\d+Z")
         self._nonce = nonce
+        self.per_member: set[tuple[str, str]] = set()  # templates that cannot use the cache (see _prepare)
 
     # ------------------------------------------------------------ lookup
 
@@ -157,7 +159,7 @@ class Templates:
             raise UndefinedError(f"{txt} does not set the subject: add {{% set subject = \"…\" %}}")
         text = str(module)
         page = self.template(html).render({**context, "subject": subject})
-        return Rendered(subject, text, _join_tag_lines(self._inliner.inline(page)))
+        return Rendered(subject, text, _join_tag_lines(self._inliner.inline(page), self._placeholder))
 
     def render_for(self, names: tuple[str, str], shared: tuple[object, ...], build: ContextBuilder,
                    slots: Slots) -> Rendered:
@@ -195,6 +197,7 @@ class Templates:
             for p, expected in zip(pieces, (b.subject, b.text, b.html), strict=True)
         )
         if not same:  # the template transforms a member's value: render it per member
+            self.per_member.add(names)
             return _Entry(shared, None, [], [])
         subject, text, html = pieces
         assert subject is not None and text is not None and html is not None
@@ -314,18 +317,23 @@ class Templates:
         return {p.name for p in nb.glob("_*")} if nb.is_dir() else set()
 
 
-def _join_tag_lines(html: str, limit: int = 500) -> str:
+def _join_tag_lines(html: str, placeholder: re.Pattern[str], limit: int = 500) -> str:
     """Join lines that meet between two tags, up to `limit` characters: fewer lines to write out.
 
     The newline between two tags becomes a space, which HTML treats the same.
-    Lines stay short enough that a member's links cannot push them past 998 octets.
+    Placeholders count as nothing, so the lines join the same way whatever
+    stands in for a member's values (which `_prepare` relies on).
     """
     out: list[str] = []
+    size: list[int] = []
     for line in html.split("\n"):
-        if out and out[-1].endswith(">") and line.startswith("<") and len(out[-1]) + len(line) < limit:
+        n = len(line) - sum(len(m) for m in placeholder.findall(line))
+        if out and out[-1].endswith(">") and line.startswith("<") and size[-1] + n < limit:
             out[-1] += " " + line
+            size[-1] += n + 1
         else:
             out.append(line)
+            size.append(n)
     return "\n".join(out)
 
 

@@ -150,3 +150,13 @@ def test_a_staff_template_that_changes_a_members_value_still_gets_each_members_v
     staff = Templates(tmp_path)
     assert "Hei ANNE," in make.plain(survey_email(recipient=make.member(name="Anne"), templates=staff))
     assert "Hei BJØRN," in make.plain(survey_email(recipient=make.member(name="Bjørn"), templates=staff))
+    assert staff.per_member == {("nb/survey.txt", "nb/survey.html")}
+
+
+def test_built_in_templates_render_once_per_survey_and_fill_in_each_member():
+    t = Templates()
+    s = make.survey()
+    for name, lang in (("Anne", "nb"), (None, "nn"), ("Bjørn <b>", "en"), ("Å" * 300, "nb")):
+        survey_email(recipient=make.member(name=name, language=lang), templates=t, s=s)
+        survey_email("reminder-1", recipient=make.member(name=name, language=lang), templates=t, s=s)
+    assert t.per_member == set()
