@@ -85,7 +85,8 @@ class Keys:
     def link_token(self, purpose: str, data: dict[str, object]) -> str:
         return self._serializers(purpose)[0].dumps(data)
 
-    def read_link_token(self, purpose: str, token: str, max_age_seconds: float | None = None) -> dict[str, object]:
+    def read_link_token(self, purpose: str, token: str,
+                        max_age_seconds: int | None = None) -> dict[str, object]:
         expired: SignatureExpired | None = None
         for s in self._serializers(purpose):
             try:

@@ -25,7 +25,14 @@ from sqlalchemy import func, select
 from mailbot.bot import Bot
 from mailbot.campaigns import Survey
 from mailbot.config import load_campaign_file, load_settings
-from mailbot.demo.residents import Resident, choose_answers, reply_message, reply_text, residents, write_roster
+from mailbot.demo.residents import (
+    Resident,
+    choose_answers,
+    reply_message,
+    reply_text,
+    residents,
+    write_roster,
+)
 from mailbot.roster import read_roster
 from mailbot.states import InboundState
 from mailbot.store import members as member_store
@@ -89,8 +96,8 @@ def run_demo(members: int = 600, seed: int = 1, directory: Path = Path("demo-out
     rng = random.Random(seed)
     directory = directory.resolve()
     for old in ("mailbot.sqlite3", "mailbot.sqlite3-wal", "mailbot.sqlite3-shm", "mailboxes", "schedules"):
-        p = directory / old
-        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+        path = directory / old
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     (directory / "schedules").mkdir(parents=True)
     shutil.copy(REPO / "schedules" / f"{DEMO_SURVEY}.toml", directory / "schedules")
     port = free_port()

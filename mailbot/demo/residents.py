@@ -27,6 +27,7 @@ LAST = ["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen
 POSTCODES = ["1300", "1302", "1303", "1306", "1307", "1311", "1314", "1317", "1318", "1337", "1338", "1339",
              "1340", "1341", "1344", "1346", "1348", "1349", "1350", "1351", "1352", "1353", "1354", "1356",
              "1357", "1358", "1359", "1360", "1362", "1363", "1364", "1365", "1366", "1367", "1368", "1369"]
+_ASCII = {ord("ø"): "o", ord("å"): "a", ord("æ"): "ae"}
 DOMAINS = ["gmail.com", "online.no", "hotmail.com", "outlook.com", "icloud.com", "yahoo.no", "live.no"]
 
 
@@ -48,7 +49,7 @@ def residents(n: int, rng: random.Random) -> list[Resident]:
     seen: set[str] = set()
     while len(out) < n:
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        local = f"{first}.{last}".lower().translate(str.maketrans({"ø": "o", "å": "a", "æ": "ae"}))
+        local = f"{first}.{last}".lower().translate(_ASCII)
         email = f"{local}{rng.randint(1, 999)}@{rng.choice(DOMAINS)}"
         if email in seen:
             continue
@@ -78,7 +79,8 @@ def choose_answers(survey: Survey, rng: random.Random) -> dict[str, object]:
     out: dict[str, object] = {}
     for q in survey.questions:
         if q.type == QuestionType.CHOICE:
-            out[q.id] = rng.choices(range(len(q.options)), [6, 2, 1, 1, 1][: len(q.options)] + [1] * max(0, len(q.options) - 5))[0]
+            weights = [6, 2, 1, 1, 1][: len(q.options)] + [1] * max(0, len(q.options) - 5)
+            out[q.id] = rng.choices(range(len(q.options)), weights)[0]
         elif q.type == QuestionType.MULTI:
             k = rng.randint(1, min(3, len(q.options)))
             out[q.id] = sorted(rng.sample(range(len(q.options)), k))

@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from mailbot.store.models import Base
 import mailbot.membership_models  # noqa: E402,F401  signups, consents, email_changes, staff_audit
+from mailbot.store.models import Base
 
 target_metadata = Base.metadata
 
@@ -13,7 +13,7 @@ def run_migrations_online() -> None:
     if connection is None:
         from sqlalchemy import create_engine
 
-        connection = create_engine(context.config.get_main_option("sqlalchemy.url")).connect()
+        connection = create_engine(context.config.get_main_option("sqlalchemy.url") or "").connect()
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
