@@ -71,6 +71,13 @@ def links() -> Any:
                  answer_urls=answers, report_url="https://panel.example.no/resultater/ombruk-2022")
 
 
+def notice_context(lang: str) -> dict[str, Any]:
+    """What every notice gets, whoever sends it."""
+    from mailbot import compose as c
+
+    return c._common(lang, PANEL, c._slots(RECIPIENT, None, None))
+
+
 def sample_contexts() -> Mapping[str, Callable[[str], Mapping[str, Any]]]:
     """Email name -> (language -> the context a real email of that kind is rendered with)."""
     from mailbot import compose as c
@@ -96,7 +103,7 @@ def sample_contexts() -> Mapping[str, Callable[[str], Mapping[str, Any]]]:
         return {**plain(lang), **c._results_part(RESULTS, lang)}
 
     def notice(extra: dict[str, Any]) -> Callable[[str], Mapping[str, Any]]:
-        return lambda lang: {**extra, **c._common(lang, PANEL, c._slots(RECIPIENT, None, None))}
+        return lambda lang: {**extra, **notice_context(lang)}
 
     return {
         "survey": survey,

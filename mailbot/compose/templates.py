@@ -38,6 +38,7 @@ from jinja2 import (
     TemplateNotFound,
     TemplateSyntaxError,
     UndefinedError,
+    meta,
     pass_context,
 )
 from jinja2.runtime import Context
@@ -221,6 +222,8 @@ class Templates:
         from mailbot.compose.samples import sample_contexts
 
         contexts = dict(sample_contexts())
+        for notice in sorted(self._notice_names() - set(contexts)):
+            contexts[notice] = self._notice_sample(notice)
         contexts.update(samples or {})
         problems: list[TemplateProblem] = []
         problems += self._unknown_files(contexts)
@@ -290,8 +293,30 @@ class Templates:
             return Path(frames[-1].filename), frames[-1].lineno or 0
         return self._source_path(names[0]), 0
 
+    def _notice_names(self) -> set[str]:
+        """Every `notice-<name>` in a language folder, built-in or staff: notice_email renders any of them."""
+        return {p.stem for d in (self.staff_dir, self.builtin_dir) if d for lang in formats.LANGUAGES
+                for p in (d / lang).glob("notice-*.txt")}
+
+    def _notice_sample(self, name: str) -> SampleContext:
+        """A context for a notice whose caller we do not know: common values, and a stand-in for the rest."""
+        from mailbot.compose.samples import notice_context
+
+        def make(lang: str) -> Mapping[str, Any]:
+            common = notice_context(lang)
+            wanted: set[str] = set()
+            for suffix in (".txt", ".html"):
+                try:
+                    source, _, _ = self.env.loader.get_source(self.env, f"{lang}/{name}{suffix}")  # type: ignore[union-attr]
+                    wanted |= meta.find_undeclared_variables(self.env.parse(source))
+                except (TemplateNotFound, TemplateSyntaxError):
+                    continue  # reported when it is rendered
+            return {**{v: SampleValue(v) for v in wanted - set(common)}, **common}
+
+        return make
+
     def _unknown_files(self, contexts: Mapping[str, object]) -> list[TemplateProblem]:
-        """Staff files whose names match nothing we render: usually a typo."""
+        """Staff files in a language folder whose names match no email: usually a typo."""
         if self.staff_dir is None:
             return []
         known = {f"{lang}/{n}{s}" for lang in formats.LANGUAGES for n in contexts for s in (".txt", ".html")}
@@ -300,7 +325,10 @@ class Templates:
         problems = []
         for path in sorted(self._staff_files()):
             rel = path.relative_to(self.staff_dir).as_posix()
-            if rel in known or not rel.endswith((".txt", ".html")):
+            folder = rel.split("/", 1)[0]
+            # Other folders (web pages, static files) and partials belong to others; notices are any name.
+            if (rel in known or not rel.endswith((".txt", ".html")) or folder not in formats.LANGUAGES
+                    or path.name.startswith(("_", "notice-"))):
                 continue
             close = difflib.get_close_matches(rel, sorted(known), n=1)
             problems.append(TemplateProblem(path, 0, f"template {rel} is not used by any email",
@@ -351,25 +379,44 @@ def _unique(problems: list[TemplateProblem]) -> list[TemplateProblem]:
 # For values a caller passes in a notice's context: formatted in the reader's language.
 
 
-@pass_context
-def _date_filter(ctx: Context, value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    return formats.date_text(value, ctx.get("lang", "nb"), ctx.get("timezone", "Europe/Oslo"))
+# Anything else (a string already formatted, a `SampleValue`) prints as it is.
+
+
+class SampleValue(str):
+    """Stands in, in `check()`, for a value only a notice's caller knows: prints "[name]", has any attribute."""
+
+    def __new__(cls, name: str) -> SampleValue:
+        return super().__new__(cls, f"[{name}]")
+
+    def __getattr__(self, attr: str) -> SampleValue:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return SampleValue(attr)
 
 
 @pass_context
-def _datetime_filter(ctx: Context, value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return formats.datetime_text(value, ctx.get("lang", "nb"), ctx.get("timezone", "Europe/Oslo"))
+def _date_filter(ctx: Context, value: object) -> str:
+    if isinstance(value, date):
+        return formats.date_text(value, ctx.get("lang", "nb"), ctx.get("timezone", "Europe/Oslo"))
+    return "" if value is None else str(value)
 
 
 @pass_context
-def _number_filter(ctx: Context, value: float, decimals: int = 0) -> str:
-    return formats.number_text(value, ctx.get("lang", "nb"), decimals)
+def _datetime_filter(ctx: Context, value: object) -> str:
+    if isinstance(value, datetime):
+        return formats.datetime_text(value, ctx.get("lang", "nb"), ctx.get("timezone", "Europe/Oslo"))
+    return "" if value is None else str(value)
 
 
 @pass_context
-def _percent_filter(ctx: Context, value: float) -> str:
-    return formats.percent_text(value, ctx.get("lang", "nb"))
+def _number_filter(ctx: Context, value: object, decimals: int = 0) -> str:
+    if isinstance(value, int | float):
+        return formats.number_text(value, ctx.get("lang", "nb"), decimals)
+    return str(value)
+
+
+@pass_context
+def _percent_filter(ctx: Context, value: object) -> str:
+    if isinstance(value, int | float):
+        return formats.percent_text(value, ctx.get("lang", "nb"))
+    return str(value)

@@ -98,3 +98,27 @@ def test_check_reports_a_missing_translation_of_a_staff_notice(tmp_path):
 def test_a_staff_folder_that_does_not_exist_means_the_built_in_templates(tmp_path):
     t = Templates(tmp_path / "nowhere")
     assert t.check() == []
+
+
+def test_a_staff_notice_is_checked_with_stand_ins_for_what_its_caller_passes(tmp_path):
+    files = {f"{lang}/notice-course-start.{suffix}": body
+             for lang in ("nb", "nn", "en")
+             for suffix, body in (("txt", '{% set subject = "Kurset starter " ~ (starts|date) %}'
+                                          "Hei {{ recipient.name }}, se {{ course.url }}\n"),
+                                  ("html", '{% extends "layout.html" %}{% block content %}'
+                                           "<p>{{ course.title }}</p>{% endblock %}"))}
+    assert Templates(staff_folder(tmp_path, files)).check() == []
+
+
+def test_a_staff_notice_that_asks_a_member_for_something_we_do_not_have_is_reported(tmp_path):
+    files = {f"{lang}/notice-course-start.{suffix}": body
+             for lang in ("nb", "nn", "en")
+             for suffix, body in (("txt", '{% set subject = "Kurs" %}Ring {{ recipient.phone }}\n'),
+                                  ("html", '{% extends "layout.html" %}{% block content %}x{% endblock %}'))}
+    problems = Templates(staff_folder(tmp_path, files)).check()
+    assert len(problems) == 3 and all("phone" in p.what and p.line == 1 for p in problems)
+
+
+def test_files_outside_the_language_folders_are_left_to_others(tmp_path):
+    folder = staff_folder(tmp_path, {"pages/home.html": "<p>web</p>", "nb/_signature.txt": "Hilsen"})
+    assert Templates(folder).check() == []
