@@ -201,6 +201,14 @@ class RepliesSection(_Strict):
     max_auto_answers_per_day: int = Field(default=3, ge=0)
 
 
+class BouncesSection(_Strict):
+    """When an address counts as undeliverable: a few hard bounces, or many soft ones close together."""
+
+    hard_before_undeliverable: int = Field(default=1, ge=1)  # "user unknown", 5.x.x
+    soft_before_undeliverable: int = Field(default=5, ge=1)  # "mailbox full", 4.x.x, unclear reports
+    soft_window_days: int = Field(default=14, ge=1)  # both counts look this many days back
+
+
 class Config(_Strict):
     panel: PanelSection
     database: DatabaseSection = DatabaseSection()
@@ -208,6 +216,7 @@ class Config(_Strict):
     paths: PathsSection = PathsSection()
     privacy: PrivacySection = PrivacySection()
     replies: RepliesSection = RepliesSection()
+    bounces: BouncesSection = BouncesSection()
     districts: dict[str, list[str]] = Field(default_factory=dict)  # district -> postcodes or ranges
 
 

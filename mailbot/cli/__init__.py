@@ -11,6 +11,7 @@ from mailbot.cli import membership  # noqa: E402,F401
 from mailbot.cli import validate  # noqa: E402,F401
 from mailbot.cli import parse  # noqa: E402,F401
 from mailbot.cli import results  # noqa: E402,F401
+from mailbot.cli import inbox  # noqa: E402,F401  mailbot inbox (the human queue)
 
 
 def main() -> None:

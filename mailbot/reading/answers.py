@@ -301,8 +301,8 @@ def _in_order(free: list[tuple[int, str]], survey: Survey) -> list[_Piece]:
             block = block[1:]  # "Her er svarene mine:"
         if len(block) == 1:
             block = [s for s in re.split(r"(?<=[.!])\s+(?=[A-ZÆØÅ])", block[0]) if s.strip()]
-        if not 2 <= len(block) <= len(questions):
-            continue
+        if not (1 if len(questions) == 1 else 2) <= len(block) <= len(questions):
+            continue  # one line answers a one-question survey ("ja", "2"); longer ones need two or more
         pieces = [
             _Piece(q, read_value(line, q), line, tentative=True)
             for q, line in zip(questions, block, strict=False)
