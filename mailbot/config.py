@@ -186,6 +186,59 @@ class TransportSection(_Strict):
     batch: int = Field(default=200, ge=1)
 
 
+class SendingSection(_Strict):
+    """How fast and when emails go out (see mailbot.pacing); 0 turns a limit off."""
+
+    # Local time window with no campaign email ("21:00-08:00"); receipts and notices still go. "" = none.
+    quiet_hours: str = ""
+    weekly_budget: int = Field(default=0, ge=0)  # campaign emails per member per 7 days, all campaigns
+    per_minute: int = Field(default=0, ge=0)  # relay limits (Microsoft 365: 30 a minute, 10 000 a day)
+    per_hour: int = Field(default=0, ge=0)
+    per_day: int = Field(default=0, ge=0)
+    concurrency: int = Field(default=1, ge=1, le=64)  # SMTP connections (sender threads) per process
+    reconnect_after: int = Field(default=500, ge=1)  # messages on one connection before a fresh one
+    sending_timeout: int = Field(default=900, ge=10)  # seconds in "sending" before the sweeper frees a row
+    max_attempts: int = Field(default=12, ge=1)  # tries (4xx, dropped connections) before a row fails
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        v = v.strip()
+        if v and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f'{v!r} is not a time window; write for example "21:00-08:00", or "" for none')
+        return v
+
+
+class DkimSection(_Strict):
+    """DKIM signing; on when `selector` and `domain` are set and MAILBOT_DKIM_KEY_FILE names a key."""
+
+    selector: str = ""  # e.g. "panel2024": the DNS record is panel2024._domainkey.<domain>
+    domain: str = ""  # the signing domain, aligned with the From address for DMARC
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", v):
+            raise ValueError(f'{v!r} is not a domain; write for example "baerum.kommune.no"')
+        return v
+
+
+class PathsSection(_Strict):
+    schedules: str = "schedules"
+    templates: str = "templates"
+    data: str = "var"
+
+
+class PrivacySection(_Strict):
+    min_group_size: int = Field(default=5, ge=1)
+    raw_retention_days: int = Field(default=90, ge=1)
+
+
+class RepliesSection(_Strict):
+    max_auto_answers_per_day: int = Field(default=3, ge=0)
+
+
 class PathsSection(_Strict):
     schedules: str = "schedules"
     templates: str = "templates"
@@ -213,6 +266,8 @@ class Config(_Strict):
     panel: PanelSection
     database: DatabaseSection = DatabaseSection()
     transport: TransportSection = TransportSection()
+    sending: SendingSection = SendingSection()
+    dkim: DkimSection = DkimSection()
     paths: PathsSection = PathsSection()
     privacy: PrivacySection = PrivacySection()
     replies: RepliesSection = RepliesSection()

@@ -1,34 +1,53 @@
 """Drain the outbox: claim due rows, compose each email, send it, record the answer.
 
-The only module that turns outbox rows into SMTP traffic. A row is claimed in
-one short transaction, sent outside any transaction, and its result recorded
-in another, so a slow server never holds database locks, and a crash leaves
-rows in "sending" for the sweeper rather than losing them.
+The only module that turns outbox rows into SMTP traffic. Rows are claimed in
+one short transaction, sent outside any transaction, and their results
+recorded in batches (every `record_every` messages or half a second), so a
+slow server never holds database locks, and a crash leaves rows in "sending"
+for the sweeper rather than losing them. What a crash can duplicate is what
+was delivered but not yet recorded: at most `record_every` + 1 per sender.
+
+Composing (templates, tokens, DKIM) runs one message ahead of the network in
+a helper thread, so the CPU work overlaps the wait for the server's replies.
+
+Outcomes: 250 -> sent; 4xx or a dropped connection -> deferred with
+exponential backoff and jitter (failed after `max_attempts`); 5xx -> failed,
+the server's text kept; the relay unreachable -> that row deferred and the
+rest of the batch handed back untouched, the round ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import random
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Any, Protocol
 
-from mailbot import compose, links
+from mailbot import campaign_mail, compose, links
 from mailbot.campaigns import Campaign, Survey
 from mailbot.config import Settings
+from mailbot.dkim import DkimSigner
+from mailbot.pacing import Limits, QuietHours, RateLimiter, allowance
 from mailbot.results import Results
+from mailbot.states import OutboxState
 from mailbot.store import Store
 from mailbot.store import outbox as outbox_store
 from mailbot.tokens import Keys
 from mailbot.transport import PermanentSendError, TemporarySendError
+from mailbot.transport.smtp import RelayUnavailable
 
 log = logging.getLogger("mailbot.sending")
 
-MAX_ATTEMPTS = 8  # then the row fails: about a day and a half of backoff
+MAX_ATTEMPTS = 12  # then the row fails: backoff 1, 2, 4 … min capped at 6 h is about a day and a half
 SENDING_TIMEOUT = timedelta(minutes=15)
+RELAY_PAUSE = timedelta(minutes=1)  # the relay unreachable: the rest of a batch waits this long
 
 
 class Transport(Protocol):
@@ -43,14 +62,46 @@ class SendReport:
     failed: int = 0
     skipped: int = 0
     by_step: dict[str, int] = field(default_factory=dict)
+    claimed: int = 0
+    relay_down: bool = False  # the round ended because the relay could not be reached
+    rate_limited: bool = False  # the round ended because a rate limit was used up
+    quiet: bool = False  # quiet hours: only receipts and notices were taken
 
     def add(self, other: SendReport) -> None:
         self.sent += other.sent
         self.deferred += other.deferred
         self.failed += other.failed
         self.skipped += other.skipped
+        self.claimed += other.claimed
+        self.relay_down |= other.relay_down
+        self.rate_limited |= other.rate_limited
+        self.quiet |= other.quiet
         for k, v in other.by_step.items():
             self.by_step[k] = self.by_step.get(k, 0) + v
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """How a sender paces itself; `from_settings` reads [sending] and [dkim]."""
+
+    batch: int = 200
+    limits: Limits = Limits()
+    quiet: QuietHours | None = None
+    zone_name: str = "Europe/Oslo"
+    max_attempts: int = MAX_ATTEMPTS
+    sending_timeout: timedelta = SENDING_TIMEOUT
+    record_every: int = 50  # outcomes per recording transaction (and at least every `record_interval` s)
+    record_interval: float = 0.5
+    signer: DkimSigner | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, signer: DkimSigner | None = None) -> SendOptions:
+        c = settings.config.sending
+        return cls(batch=settings.config.transport.batch,
+                   limits=Limits(c.per_minute, c.per_hour, c.per_day),
+                   quiet=QuietHours.parse(c.quiet_hours), zone_name=settings.panel.timezone,
+                   max_attempts=c.max_attempts, sending_timeout=timedelta(seconds=c.sending_timeout),
+                   signer=signer)
 
 
 def backoff(attempts: int, rng: random.Random) -> timedelta:
@@ -70,18 +121,27 @@ class Composer:
         self.campaigns = campaigns
         self.results_for = results_for
         self._results: dict[str, Results] = {}
+        self._options: SendOptions | None = None
+
+    @property
+    def options(self) -> SendOptions:
+        """[sending] and [dkim] from the settings in force (the DKIM key is read once)."""
+        if self._options is None:
+            self._options = SendOptions.from_settings(self.settings, DkimSigner.from_settings(self.settings))
+        return self._options
 
     def __call__(self, row: outbox_store.Claimed, now: datetime) -> tuple[EmailMessage, str]:
         panel = self.settings.panel
         r = row.recipient
         assert r is not None
         a = links.addressing(self.keys, panel, row.outbox_id, r.member_id, row.campaign_id)
-        survey = self.campaigns.get(row.campaign_id)
+        campaign = self.campaigns.get(row.campaign_id)
+        survey = campaign if isinstance(campaign, Survey) else None  # other kinds compose their own
         link_set = compose.Links(
             form_url=links.form_url(panel, a.answer_token),
             unsubscribe_url=links.unsubscribe_url(panel, a.unsubscribe_token),
             unsubscribe_mailto=links.unsubscribe_mailto(a),
-            answer_urls=links.one_click_urls(panel, survey, a.answer_token) if survey else {},
+            answer_urls=links.one_click_urls(panel, survey, a.answer_token) if isinstance(survey, Survey) else {},
             report_url=f"{links.base_url(panel)}/resultater/{row.campaign_id}",
         )
         sender = compose.Sender(
@@ -93,7 +153,9 @@ class Composer:
         )
         kind = row.payload.get("kind") or ("results" if row.step == "results" else "survey")
         t = self.templates
-        if survey is None:
+        if campaign_mail.is_campaign_mail(kind):  # course-, recruitment-, update: mailbot.campaign_mail
+            msg = campaign_mail.email(kind, row.payload, r, self.campaigns, link_set, sender, panel, t, now)
+        elif not isinstance(survey, Survey):
             msg = compose.notice_email(kind, r, row.payload.get("context", {}), sender, panel, t, now)
         elif kind == "survey":
             msg = compose.survey_email(survey, row.step, r, link_set, sender, panel, t, now)
@@ -114,67 +176,198 @@ class Composer:
         return msg, a.return_path
 
 
-def _answers(survey: Survey, recorded: dict[str, object]) -> dict[str, object]:
+def _answers(survey: Survey, recorded: dict[str, Any]) -> dict[str, Any]:
     # JSON turned tuples (multi answers) into lists; compose expects the parser's shape.
     return {k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items()}
 
 
-def send_due(store: Store, composer: Composer, transport: Transport, now: datetime, *, batch: int = 200,
+def send_due(store: Store, composer: Composer, transport: Transport, now: datetime, *, batch: int | None = None,
              max_rounds: int | None = None, rng: random.Random | None = None,
              clock: Callable[[], datetime] | None = None,
-             on_progress: Callable[[int], None] | None = None) -> SendReport:
-    """Send everything due at `now`, batch by batch, until the outbox has nothing due."""
+             on_progress: Callable[[int], None] | None = None, options: SendOptions | None = None,
+             limiter: RateLimiter | None = None, sweep: bool = True) -> SendReport:
+    """Send everything due at `now`, batch by batch, until nothing is due, a limit is used up or the relay is down."""
+    from zoneinfo import ZoneInfo
+
+    opts = options or composer.options
+    size = batch or opts.batch
+    zone = ZoneInfo(opts.zone_name)
     rng = rng or random.Random()
     report = SendReport()
     rounds = 0
-    with store.transaction() as s:
-        outbox_store.sweep(s, now, SENDING_TIMEOUT)
+    if sweep:
+        with store.transaction() as s:
+            outbox_store.sweep(s, clock() if clock else now, opts.sending_timeout)
+    windows = [w for w, _ in opts.limits.windows()]
     while max_rounds is None or rounds < max_rounds:
         rounds += 1
         t = clock() if clock else now
+        quiet = opts.quiet is not None and opts.quiet.contains(t.astimezone(zone))
+        report.quiet |= quiet
         with store.transaction() as s:
-            claimed = outbox_store.claim(s, t, batch)
+            n = size
+            if windows:
+                outbox_store.hold_rate(s)
+                free = allowance(opts.limits, outbox_store.used_in_windows(s, t, windows))
+                if free is not None and free < n:
+                    n = free
+                    report.rate_limited = True
+            claimed = outbox_store.claim(s, t, n, transactional_only=quiet)
         if not claimed:
             break
-        for row in claimed:
-            result = _send_one(store, composer, transport, row, clock() if clock else now, rng)
-            setattr(report, result, getattr(report, result) + 1)
-            if result == "sent":
-                report.by_step[row.step] = report.by_step.get(row.step, 0) + 1
+        report.claimed += len(claimed)
+        _send_batch(store, composer, transport, claimed, opts, rng, clock or (lambda: now), limiter, report)
         if on_progress:
             on_progress(len(claimed))
+        if report.relay_down:
+            break
     return report
 
 
-def _send_one(store: Store, composer: Composer, transport: Transport, row: outbox_store.Claimed, now: datetime,
-              rng: random.Random) -> str:
-    assert row.recipient is not None
+@dataclass
+class _Prepared:
+    row: outbox_store.Claimed
+    data: bytes | None = None
+    return_path: str = ""
+    message_id: str = ""
+    error: str | None = None
+
+
+def _prepare(composer: Composer, signer: DkimSigner | None, row: outbox_store.Claimed, now: datetime) -> _Prepared:
     try:
         message, return_path = composer(row, now)
         data = message.as_bytes()
+        if signer is not None:
+            data = signer.sign(data)
+        return _Prepared(row, data, return_path, str(message["Message-ID"]))
     except Exception as exc:  # a template or data problem: keep the row, tell staff, keep going
         log.error("compose failed outbox=%s campaign=%s step=%s error=%s", row.outbox_id, row.campaign_id,
                   row.step, exc)
-        with store.transaction() as s:
-            outbox_store.mark_failed(s, row.outbox_id, now, f"compose: {type(exc).__name__}: {exc}")
-        return "failed"
+        return _Prepared(row, error=f"compose: {type(exc).__name__}: {exc}")
+
+
+def _ahead(items: list[outbox_store.Claimed], make: Callable[[outbox_store.Claimed], _Prepared],
+           depth: int = 8) -> Iterator[_Prepared]:
+    """`make` each item in a helper thread, up to `depth` ahead of the consumer."""
+    if len(items) <= 1:
+        yield from (make(i) for i in items)
+        return
+    q: queue.Queue[_Prepared | None] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put(make(item))
+        finally:
+            q.put(None)
+
+    worker = threading.Thread(target=produce, name="mailbot-compose", daemon=True)
+    worker.start()
     try:
-        response = transport.send(data, return_path, row.recipient.email)
+        while (p := q.get()) is not None:
+            yield p
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                q.get(timeout=0.05)
+        worker.join()
+
+
+def _send_batch(store: Store, composer: Composer, transport: Transport, claimed: list[outbox_store.Claimed],
+                opts: SendOptions, rng: random.Random, clock: Callable[[], datetime], limiter: RateLimiter | None,
+                report: SendReport) -> None:
+    outcomes: list[outbox_store.Outcome] = []
+    last_record = time.monotonic()
+    done: set[int] = set()
+
+    def flush() -> None:
+        nonlocal last_record
+        if outcomes:
+            with store.transaction() as s:
+                outbox_store.record(s, outcomes)
+            outcomes.clear()
+        last_record = time.monotonic()
+
+    try:
+        for p in _ahead(claimed, lambda row: _prepare(composer, opts.signer, row, clock())):
+            row = p.row
+            assert row.recipient is not None
+            now = clock()
+            if p.data is None:
+                outcomes.append(outbox_store.Outcome(row.outbox_id, OutboxState.FAILED, now, p.error or "compose"))
+                report.failed += 1
+            else:
+                if limiter is not None:
+                    limiter.acquire()
+                outcome, relay_down = _send_one(transport, row, p, now, opts, rng)
+                outcomes.append(outcome)
+                report.relay_down |= relay_down
+                if outcome.state == OutboxState.SENT:
+                    report.sent += 1
+                    report.by_step[row.step] = report.by_step.get(row.step, 0) + 1
+                elif outcome.state == OutboxState.DEFERRED:
+                    report.deferred += 1
+                else:
+                    report.failed += 1
+            done.add(row.outbox_id)
+            if report.relay_down:
+                break
+            if len(outcomes) >= opts.record_every or time.monotonic() - last_record >= opts.record_interval:
+                flush()
+    finally:
+        flush()
+        rest = [r.outbox_id for r in claimed if r.outbox_id not in done]
+        if rest:  # the relay is down (or we are stopping): hand the rest back, no attempt counted
+            with store.transaction() as s:
+                outbox_store.release(s, rest, clock() + RELAY_PAUSE)
+
+
+def _send_one(transport: Transport, row: outbox_store.Claimed, p: _Prepared, now: datetime, opts: SendOptions,
+              rng: random.Random) -> tuple[outbox_store.Outcome, bool]:
+    """The outcome for this row, and whether the relay itself is unreachable."""
+    assert row.recipient is not None and p.data is not None
+    try:
+        response = transport.send(p.data, p.return_path, row.recipient.email)
     except PermanentSendError as exc:
-        with store.transaction() as s:
-            outbox_store.mark_failed(s, row.outbox_id, now, exc.response)
-        log.info("send failed outbox=%s campaign=%s step=%s member=%s", row.outbox_id, row.campaign_id,
-                 row.step, row.recipient.member_id)
-        return "failed"
+        log.info("send failed outbox=%s campaign=%s step=%s member=%s response=%s", row.outbox_id,
+                 row.campaign_id, row.step, row.recipient.member_id, exc.response)
+        return outbox_store.Outcome(row.outbox_id, OutboxState.FAILED, now, exc.response), False
     except TemporarySendError as exc:
-        with store.transaction() as s:
-            if row.attempts + 1 >= MAX_ATTEMPTS:
-                outbox_store.mark_failed(s, row.outbox_id, now, f"gave up after {MAX_ATTEMPTS} tries: {exc.response}")
-                return "failed"
-            outbox_store.mark_deferred(s, row.outbox_id, now + backoff(row.attempts, rng), exc.response)
-        return "deferred"
+        down = isinstance(exc, RelayUnavailable)
+        if row.attempts + 1 >= opts.max_attempts:
+            return outbox_store.Outcome(row.outbox_id, OutboxState.FAILED, now,
+                                        f"gave up after {opts.max_attempts} tries: {exc.response}"), down
+        return outbox_store.Outcome(row.outbox_id, OutboxState.DEFERRED, now + backoff(row.attempts, rng),
+                                    exc.response), down
+    log.debug("sent outbox=%s campaign=%s step=%s member=%s", row.outbox_id, row.campaign_id, row.step,
+              row.recipient.member_id)
+    return outbox_store.Outcome(row.outbox_id, OutboxState.SENT, now, response, p.message_id), False
+
+
+def send_concurrently(store: Store, composer: Composer, transports: list[Transport], now: datetime,
+                      **kwargs: object) -> SendReport:
+    """`send_due` in one thread per transport (one SMTP connection each); claims keep them apart."""
+    if len(transports) == 1:
+        return send_due(store, composer, transports[0], now, **kwargs)  # type: ignore[arg-type]
+    reports = [SendReport() for _ in transports]
     with store.transaction() as s:
-        outbox_store.mark_sent(s, row.outbox_id, now, str(message["Message-ID"]), response)
-    log.info("sent outbox=%s campaign=%s step=%s member=%s", row.outbox_id, row.campaign_id, row.step,
-             row.recipient.member_id)
-    return "sent"
+        opts = kwargs.get("options")
+        timeout = opts.sending_timeout if isinstance(opts, SendOptions) else SENDING_TIMEOUT
+        outbox_store.sweep(s, now, timeout)
+
+    def run(i: int) -> None:
+        reports[i] = send_due(store, composer, transports[i], now, sweep=False, **kwargs)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"mailbot-send-{i}") for i in range(len(transports))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = SendReport()
+    for r in reports:
+        total.add(r)
+    return total

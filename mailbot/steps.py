@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from mailbot import audience as audience_rules
 from mailbot.campaigns import Campaign
 from mailbot.config import Settings
+from mailbot.pacing import pacing_of
 from mailbot.plan import CLOSE, INVITATION, RESULTS, DueStep, StepKind, due_steps
 from mailbot.store import Store
 from mailbot.store import members as member_store
@@ -70,7 +71,7 @@ def _queue_step(settings: Settings, s: object, due: DueStep, campaigns: list[Cam
         batches = outbox_store.invited_without_response(s, c.id)
     total = 0
     for ids in batches:
-        total += outbox_store.queue(s, c.id, due.step, ids, now)
+        total += outbox_store.queue(s, c.id, due.step, ids, now, pacing=pacing_of(settings))
     return total
 
 

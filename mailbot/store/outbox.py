@@ -11,27 +11,28 @@ the server's 250 and our commit, so duplicates are bounded by what was in flight
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from mailbot.pacing import TRANSACTIONAL_PREFIXES, WEEK, Pacing, is_transactional
 from mailbot.people import MemberStatus, Recipient
 from mailbot.states import CLAIMABLE, OutboxState
 from mailbot.store.models import CampaignStep, Member, Outbox, Response
 
-# Steps that answer something the resident did: sent even to someone who has
-# unsubscribed or paused (the confirmation of leaving must arrive), never to
-# an erased or undeliverable address.
-TRANSACTIONAL_PREFIXES = ("receipt-", "notice-")
+# Steps that answer something the resident did (TRANSACTIONAL_PREFIXES): sent
+# even to someone who has unsubscribed or paused (the confirmation of leaving
+# must arrive), never to an erased or undeliverable address; no quiet hours, no budget.
+__all__ = ["TRANSACTIONAL_PREFIXES", "is_transactional"]
 
-
-def is_transactional(step: str) -> bool:
-    return step.startswith(TRANSACTIONAL_PREFIXES)
+# pg_advisory_xact_lock key that serialises claims while rate limits are counted.
+_RATE_LOCK = 0x6D61_696C_0001
 
 
 # ---------------------------------------------------------------- steps
@@ -52,13 +53,17 @@ def record_step(session: Session, campaign_id: str, step: str, now: datetime, re
 
 
 def step_is_done(session: Session, campaign_id: str, step: str) -> bool:
-    return session.scalar(
+    return (session.scalar(
         select(func.count()).select_from(CampaignStep)
         .where(CampaignStep.campaign_id == campaign_id, CampaignStep.step == step)
-    ) > 0
+    ) or 0) > 0
 
 
 # ---------------------------------------------------------------- queueing
+
+
+def _rows(result: Any) -> CursorResult[Any]:
+    return cast("CursorResult[Any]", result)
 
 
 def _insert(session: Session) -> Any:
@@ -66,19 +71,60 @@ def _insert(session: Session) -> Any:
 
 
 def queue(session: Session, campaign_id: str, step: str, member_ids: Iterable[int], now: datetime,
-          not_before: datetime | None = None, payload: Mapping[str, Any] | None = None) -> int:
-    """Queue one email per member; members already queued for this step are left alone."""
-    rows = [
-        {"campaign_id": campaign_id, "step": step, "member_id": m, "status": OutboxState.QUEUED.value,
-         "attempts": 0, "not_before": not_before or now, "created_at": now,
-         "payload": json.dumps(payload, ensure_ascii=False) if payload else None}
-        for m in member_ids
-    ]
-    if not rows:
+          not_before: datetime | None = None, payload: Mapping[str, Any] | None = None,
+          pacing: Pacing | None = None) -> int:
+    """Queue one email per member; members already queued for this step are left alone.
+
+    With `pacing`, a campaign email that would fall in quiet hours or over a
+    member's weekly budget is queued with a later `not_before`: deferred,
+    never dropped (`held_back` shows them).
+    """
+    ids = list(member_ids)
+    if not ids:
         return 0
+    due = not_before or now
+    encoded = json.dumps(payload, ensure_ascii=False) if payload else None
+    when: dict[int, datetime] = {}
+    if pacing is not None and pacing.active and not is_transactional(step):
+        earlier = campaign_times(session, ids, due - WEEK) if pacing.weekly_budget else {}
+        when = {m: pacing.when(step, due, earlier.get(m, ()))[0] for m in ids}
+    rows = []
+    for m in ids:
+        rows.append({"campaign_id": campaign_id, "step": step, "member_id": m, "status": OutboxState.QUEUED.value,
+                     "attempts": 0, "not_before": when.get(m, due), "created_at": now, "payload": encoded})
     stmt = _insert(session).on_conflict_do_nothing(index_elements=["campaign_id", "step", "member_id"])
     result = session.connection().execute(stmt, rows)  # Core executemany: rowcount is the rows inserted
     return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
+
+
+def campaign_times(session: Session, member_ids: Sequence[int], since: datetime) -> dict[int, list[datetime]]:
+    """Each member's campaign emails from `since` on: when sent, or when due if not sent yet."""
+    out: dict[int, list[datetime]] = {}
+    live = [OutboxState.SENT.value, OutboxState.QUEUED.value, OutboxState.DEFERRED.value,
+            OutboxState.SENDING.value]
+    at = func.coalesce(Outbox.sent_at, Outbox.not_before)
+    for i in range(0, len(member_ids), 1000):
+        chunk = member_ids[i:i + 1000]
+        query = (select(Outbox.member_id, at)
+                 .where(Outbox.member_id.in_(chunk), Outbox.status.in_(live), at >= since,
+                        ~_transactional_clause()))
+        for mid, when in session.execute(query):
+            if mid is not None:
+                out.setdefault(mid, []).append(_aware(when))
+    return out
+
+
+def _aware(value: Any) -> datetime:
+    # coalesce() loses the column type on SQLite: parse and mark UTC as UtcDateTime would.
+    from datetime import UTC
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _transactional_clause() -> Any:
+    return or_(*(Outbox.step.like(p + "%") for p in TRANSACTIONAL_PREFIXES))
 
 
 def queue_one(session: Session, campaign_id: str, step: str, member_id: int, now: datetime,
@@ -144,8 +190,16 @@ class Claimed:
     why_not: str | None = None
 
 
-def claim(session: Session, now: datetime, limit: int) -> list[Claimed]:
-    """Take up to `limit` due rows for sending; rows for members who may not be mailed are skipped."""
+def claim(session: Session, now: datetime, limit: int, *, transactional_only: bool = False) -> list[Claimed]:
+    """Take up to `limit` due rows for sending; rows for members who may not be mailed are skipped.
+
+    On PostgreSQL rows locked by another worker are passed over (SKIP LOCKED);
+    on SQLite the transaction holds the write lock from its start (BEGIN
+    IMMEDIATE), so two claims run one after the other. `transactional_only`
+    (quiet hours) takes receipts and notices only.
+    """
+    if limit <= 0:
+        return []
     query = (
         select(Outbox.id, Outbox.campaign_id, Outbox.step, Outbox.attempts, Outbox.payload,
                Member.id, Member.email, Member.name, Member.language, Member.status, Member.paused_until)
@@ -154,26 +208,50 @@ def claim(session: Session, now: datetime, limit: int) -> list[Claimed]:
         .order_by(Outbox.not_before, Outbox.id)
         .limit(limit)
     )
+    if transactional_only:
+        query = query.where(_transactional_clause())
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Outbox, skip_locked=True)
     claimed: list[Claimed] = []
     sending: list[int] = []
-    skipped: list[tuple[int, str]] = []
+    skipped: list[dict[str, Any]] = []
     for oid, cid, step, attempts, payload, mid, email, name, lang, status, paused_until in session.execute(query):
         why = _why_not(step, mid, email, status, paused_until, now)
         if why:
-            skipped.append((oid, why))
+            skipped.append({"oid": oid, "why": why})
             continue
         sending.append(oid)
         claimed.append(Claimed(oid, cid, step, attempts, json.loads(payload) if payload else {},
-                               Recipient(mid, email, name, lang)))
+                               Recipient(mid, email or "", name, lang)))
+    assert OutboxState.QUEUED.can_move(OutboxState.SENDING) and OutboxState.DEFERRED.can_move(OutboxState.SENDING)
     if sending:
         session.execute(update(Outbox).where(Outbox.id.in_(sending))
                         .values(status=OutboxState.SENDING.value, claimed_at=now))
-    for oid, why in skipped:
-        session.execute(update(Outbox).where(Outbox.id == oid)
-                        .values(status=OutboxState.SKIPPED.value, smtp_response=why))
+    if skipped:
+        assert OutboxState.QUEUED.can_move(OutboxState.SKIPPED)
+        session.connection().execute(
+            update(Outbox).where(Outbox.id == bindparam("oid"))
+            .values(status=OutboxState.SKIPPED.value, smtp_response=bindparam("why")), skipped)
     return claimed
+
+
+def hold_rate(session: Session) -> None:
+    """Serialise claims that count the rate-limit windows (PostgreSQL; SQLite claims are serial anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _RATE_LOCK})
+
+
+def used_in_windows(session: Session, now: datetime, windows: Iterable[timedelta]) -> list[tuple[timedelta, int]]:
+    """How many emails were handed to the relay (claimed) in each window up to `now`, by all workers."""
+    out = []
+    for w in windows:
+        n = session.scalar(
+            select(func.count()).select_from(Outbox)
+            .where(Outbox.claimed_at > now - w, Outbox.claimed_at <= now,
+                   Outbox.status != OutboxState.SKIPPED.value)
+        ) or 0
+        out.append((w, n))
+    return out
 
 
 def _why_not(step: str, member_id: int | None, email: str | None, status: str, paused_until: datetime | None,
@@ -195,10 +273,10 @@ def _why_not(step: str, member_id: int | None, email: str | None, status: str, p
 def _move(session: Session, outbox_id: int, to: OutboxState, **values: Any) -> bool:
     """Move one row from "sending" to `to`; False if it had already moved (e.g. swept and re-sent)."""
     assert OutboxState.SENDING.can_move(to)
-    result = session.execute(
+    result = _rows(session.execute(
         update(Outbox).where(Outbox.id == outbox_id, Outbox.status == OutboxState.SENDING.value)
         .values(status=to.value, **values)
-    )
+    ))
     return bool(result.rowcount)
 
 
@@ -217,12 +295,62 @@ def mark_failed(session: Session, outbox_id: int, now: datetime, response: str) 
                  attempts=Outbox.attempts + 1)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed row; recorded with others in one statement (`record`)."""
+
+    outbox_id: int
+    state: OutboxState  # SENT, DEFERRED or FAILED
+    at: datetime  # sent_at / failed at; for DEFERRED the retry time
+    response: str
+    message_id: str | None = None
+
+
+def record(session: Session, outcomes: Sequence[Outcome]) -> int:
+    """Record many outcomes at once (one executemany per state); returns how many rows moved.
+
+    Like `_move`, a row moves only out of "sending", so an outcome that
+    arrives after the sweeper re-queued the row changes nothing.
+    """
+    moved = 0
+    for state in (OutboxState.SENT, OutboxState.DEFERRED, OutboxState.FAILED):
+        group = [o for o in outcomes if o.state == state]
+        if not group:
+            continue
+        assert OutboxState.SENDING.can_move(state)
+        values: dict[str, Any] = {"status": state.value, "smtp_response": bindparam("r"),
+                                  "attempts": Outbox.attempts + 1}
+        if state == OutboxState.DEFERRED:
+            values["not_before"] = bindparam("at")
+        else:
+            values["sent_at"] = bindparam("at")
+        if state == OutboxState.SENT:
+            values["message_id"] = bindparam("mid")
+        stmt = (update(Outbox)
+                .where(Outbox.id == bindparam("oid"), Outbox.status == OutboxState.SENDING.value)
+                .values(**values))
+        params = [{"oid": o.outbox_id, "r": o.response[:1000], "at": o.at, "mid": o.message_id} for o in group]
+        result = session.connection().execute(stmt, params)
+        moved += result.rowcount if result.rowcount and result.rowcount > 0 else 0
+    return moved
+
+
+def release(session: Session, outbox_ids: Sequence[int], retry_at: datetime) -> int:
+    """Hand claimed rows back untried (the relay is down, the worker stops): no attempt counted."""
+    assert OutboxState.SENDING.can_move(OutboxState.QUEUED)
+    result = _rows(session.execute(
+        update(Outbox).where(Outbox.id.in_(list(outbox_ids)), Outbox.status == OutboxState.SENDING.value)
+        .values(status=OutboxState.QUEUED.value, claimed_at=None, not_before=retry_at)
+    ))
+    return result.rowcount or 0
+
+
 def sweep(session: Session, now: datetime, timeout: timedelta) -> int:
     """Return rows stuck in "sending" (their worker died) to the queue."""
-    result = session.execute(
+    result = _rows(session.execute(
         update(Outbox).where(Outbox.status == OutboxState.SENDING.value, Outbox.claimed_at < now - timeout)
         .values(status=OutboxState.QUEUED.value, claimed_at=None)
-    )
+    ))
     return result.rowcount or 0
 
 

@@ -1,16 +1,31 @@
-"""Sending over SMTP: one connection reused for many messages, reopened on error.
+"""Sending over SMTP: one connection reused for many messages, reopened after N or on error.
 
 The sender knows nothing about campaigns: it takes bytes, an envelope sender
-and one recipient, and returns the server's answer or raises a SendError.
+and one recipient, and returns the server's answer (kept in the send ledger)
+or raises a SendError:
+
+    4xx at MAIL, RCPT or DATA, a dropped connection, a timeout -> TemporarySendError
+    5xx for this recipient                                       -> PermanentSendError
+
+Security: "tls" (implicit TLS, port 465), "starttls" (port 587; refusing to
+go on in the clear when the server does not offer STARTTLS) or "none" (a
+relay on this machine). AUTH with user name and password when a user name is set.
+One SmtpSender is one connection: use one per thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 
 from mailbot.transport import PermanentSendError, TemporarySendError
+
+
+class RelayUnavailable(TemporarySendError):
+    """No connection to the relay at all (refused, timed out, TLS or login failed): not this recipient's fault."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +38,7 @@ class SmtpSettings:
     timeout: float = 30.0
     reconnect_after: int = 500  # messages per connection before a fresh one
     verify_tls: bool = True
+    cafile: str | None = None  # trust this CA too (a municipality's own relay, tests)
 
 
 class SmtpSender:
@@ -30,10 +46,11 @@ class SmtpSender:
         self.settings = settings
         self._conn: smtplib.SMTP | None = None
         self._sent_on_conn = 0
+        self.connections = 0  # opened so far: tests check that connections are reused
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=s.cafile)
         if not s.verify_tls:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
@@ -42,57 +59,94 @@ class SmtpSender:
             conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
             conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        try:
+            if conn.sock is not None:
+                # Commands and replies are small and strictly alternate: Nagle only adds latency.
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.ehlo()
             if s.security == "starttls":
-                conn.starttls(context=context)
-        if s.username:
-            conn.login(s.username, s.password)
+                conn.starttls(context=context)  # raises SMTPNotSupportedError if not offered
+                conn.ehlo()
+            if s.username:
+                conn.login(s.username, s.password)
+        except Exception:
+            conn.close()
+            raise
+        self.connections += 1
         return conn
 
     def send(self, message: bytes, envelope_from: str, recipient: str) -> str:
-        """Deliver one message to one recipient; returns the server's reply text."""
+        """Deliver one message to one recipient; returns the server's reply to DATA."""
         for attempt in (1, 2):
             try:
                 if self._conn is None or self._sent_on_conn >= self.settings.reconnect_after:
                     self.close()
                     self._conn = self._connect()
                     self._sent_on_conn = 0
-                refused = self._conn.sendmail(envelope_from, [recipient], message)
-                self._sent_on_conn += 1
-                if refused:  # cannot happen with one recipient, but keep the contract
-                    code, text = refused[recipient]
-                    raise _error(code, text)
-                return "250 accepted"
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, text = exc.recipients[recipient]
-                raise _error(code, text) from None
-            except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-                raise _error(exc.smtp_code, exc.smtp_error) from None
-            except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError, OSError,
-                    smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError) as exc:
+                return self._transaction(self._conn, message, envelope_from, recipient)
+            except smtplib.SMTPAuthenticationError as exc:
                 self._drop()
-                # A connection reused from earlier may have timed out on the server: one fresh try.
-                if attempt == 1 and isinstance(exc, smtplib.SMTPServerDisconnected):
+                raise RelayUnavailable(f"login refused: {_text(exc.smtp_code, exc.smtp_error)}") from None
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPHeloError, smtplib.SMTPNotSupportedError,
+                    ssl.SSLError, OSError) as exc:
+                self._drop()
+                # A connection reused from earlier may have been closed by the server: one fresh try.
+                if attempt == 1 and isinstance(exc, smtplib.SMTPServerDisconnected) and self._sent_on_conn:
                     continue
-                raise TemporarySendError(f"connection: {exc}") from None
-        raise TemporarySendError("connection lost twice")
+                raise RelayUnavailable(f"connection: {type(exc).__name__}: {exc}") from None
+        raise RelayUnavailable("connection lost twice")
+
+    def _transaction(self, conn: smtplib.SMTP, message: bytes, envelope_from: str, recipient: str) -> str:
+        code, text = conn.mail(envelope_from)
+        if code != 250:
+            self._after_refusal(conn, code)
+            raise _error(code, text)
+        code, text = conn.rcpt(recipient)
+        if code not in (250, 251):
+            self._after_refusal(conn, code)
+            raise _error(code, text)
+        try:
+            code, text = conn.data(message)
+        except smtplib.SMTPDataError as exc:  # refused before the content (not 354)
+            code, text = exc.smtp_code, _as_bytes(exc.smtp_error)
+        if code != 250:
+            self._after_refusal(conn, code)
+            raise _error(code, text)
+        self._sent_on_conn += 1
+        return _text(code, text)
+
+    def _after_refusal(self, conn: smtplib.SMTP, code: int) -> None:
+        if code == 421:  # the server is closing the channel
+            self._drop()
+            return
+        try:
+            conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
 
     def _drop(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._conn.close()
-            except OSError:
-                pass
         self._conn = None
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._conn.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
+            with contextlib.suppress(OSError):
+                self._conn.close()
         self._conn = None
 
 
+def _as_bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _text(code: int, text: bytes | str) -> str:
+    return f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
+
+
 def _error(code: int, text: bytes | str) -> TemporarySendError | PermanentSendError:
-    msg = f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
+    msg = _text(code, text)
     return PermanentSendError(msg) if 500 <= code < 600 else TemporarySendError(msg)
