@@ -7,6 +7,14 @@ nothing left to do the second time.
 
 Survey steps, in order: "invitation" at opening; "reminder-N" N-th reminder
 (to those who have not answered); "close" at closing; "results" after close.
+
+Course steps: "invitation" when enrolment opens; per cohort and lesson
+"lesson-<cohort>-<n>" (the lesson email), "reminder-<cohort>-<n>" (the day
+before) and "feedback-<cohort>-<n>" (after it). Recruitment steps:
+"invitation"; "draw" at the sign-up deadline (lottery, stratified; after
+"approved" when staff must approve); "reminder-<meeting>" the day before;
+"cancel-<meeting>" when staff cancel one. Update: "update" at its time.
+A step whose moment has passed (a lesson already given) is recorded as missed.
 """
 
 from __future__ import annotations
@@ -16,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from mailbot.campaigns import Campaign, ResultsPolicy, Survey
+from mailbot.campaigns import Campaign, CampaignForm, Course, Recruitment, ResultsPolicy, Selection, Survey, Update
+from mailbot.courses import lesson_steps
 
 INVITATION = "invitation"
 CLOSE = "close"
@@ -45,8 +54,73 @@ def due_steps(campaigns: Iterable[Campaign], done: Mapping[str, Collection[str]]
     """Steps whose time has come and which are not recorded as done, in the order to carry them out."""
     out: list[DueStep] = []
     for c in campaigns:
-        out.extend(_survey_due(c, done.get(c.id, ()), now))
+        if isinstance(c, CampaignForm):
+            continue  # answered through its course or recruitment, which plans the emails
+        if isinstance(c, Survey):
+            out.extend(_survey_due(c, done.get(c.id, ()), now))
+        else:
+            out.extend(_other_due(c, done.get(c.id, ()), now))
     return out
+
+
+DRAW = "draw"
+APPROVED = "approved"
+UPDATE = "update"
+
+
+def meeting_reminder_step(meeting: str) -> str:
+    return f"reminder-{meeting}"
+
+
+def cancel_step(meeting: str) -> str:
+    return f"cancel-{meeting}"
+
+
+@dataclass(frozen=True)
+class _Step:
+    step: str
+    at: datetime
+    latest: datetime | None  # after this: recorded as missed, not sent
+    sends: bool = True
+    waits_for: str | None = None  # another step that must be done first (staff approval)
+    what: str = ""  # who gets it, for `mailbot plan`
+
+
+def steps_of(c: Course | Recruitment | Update) -> list[_Step]:
+    """Every step of a course, recruitment or update, with its time and its last chance."""
+    if isinstance(c, Update):
+        return [_Step(UPDATE, c.opens, None, what="audience")]
+    if isinstance(c, Course):
+        out = [_Step(INVITATION, c.opens, c.enrolment_closes, what="audience")]
+        for ls in lesson_steps(c):
+            who = {"lesson": "enrolled", "reminder": "enrolled", "feedback": "sent the lesson"}[ls.what]
+            out.append(_Step(ls.step, ls.at, ls.latest, what=f"{who} ({ls.cohort.id})"))
+        return out
+    out = [_Step(INVITATION, c.opens, c.closes, what="audience")]
+    if c.selection != Selection.FIRST_COME:
+        out.append(_Step(DRAW, c.closes, None, sends=True, waits_for=APPROVED if c.approval else None,
+                         what="volunteers (seated or waitlisted)"))
+    for m in c.meetings:
+        if m.cancelled:
+            out.append(_Step(cancel_step(m.id), c.opens, m.starts, what=f"seated ({m.id})"))
+        elif m.starts is not None:
+            out.append(_Step(meeting_reminder_step(m.id), m.starts - c.reminder_before, m.starts,
+                             what=f"seated ({m.id})"))
+    return out
+
+
+def _other_due(c: Course | Recruitment | Update, done: Collection[str], now: datetime) -> list[DueStep]:
+    due: list[DueStep] = []
+    for st in sorted(steps_of(c), key=lambda x: x.at):
+        if st.step in done or now < st.at:
+            continue
+        if st.waits_for is not None and st.waits_for not in done:
+            continue
+        if st.latest is not None and now >= st.latest:
+            due.append(DueStep(c, st.step, st.at, StepKind.MARK, "missed: its time had passed"))
+        else:
+            due.append(DueStep(c, st.step, st.at))
+    return due
 
 
 def _survey_due(s: Survey, done: Collection[str], now: datetime) -> list[DueStep]:
@@ -87,13 +161,30 @@ class PlannedStep:
     step: str
     at: datetime
     sends: bool
+    to: str = ""  # who gets it: "audience", "enrolled (host-2020)", …
+    recipients: int | None = None  # how many, when known (`sizes`)
+    waits_for: str | None = None
 
 
-def timeline(campaigns: Iterable[Campaign], done: Mapping[str, Collection[str]], now: datetime) -> list[PlannedStep]:
-    """Steps still to come (due now or later), sorted by time: what `mailbot plan` shows."""
+def timeline(campaigns: Iterable[Campaign], done: Mapping[str, Collection[str]], now: datetime,
+             sizes: Mapping[tuple[str, str], int] | None = None) -> list[PlannedStep]:
+    """Steps still to come (due now or later), sorted by time: what `mailbot plan` shows.
+
+    `sizes` maps (campaign id, step) to how many it would go to now (see `mailbot.steps.recipient_counts`).
+    """
     out: list[PlannedStep] = []
+    sizes = sizes or {}
     for s in campaigns:
+        if isinstance(s, CampaignForm):
+            continue
         d = done.get(s.id, ())
+        if not isinstance(s, Survey):
+            for st in steps_of(s):
+                if st.step in d or (st.latest is not None and st.latest <= now):
+                    continue
+                out.append(PlannedStep(s, st.step, st.at, st.sends, st.what, sizes.get((s.id, st.step)),
+                                       st.waits_for if st.waits_for and st.waits_for not in d else None))
+            continue
         if now >= s.closes and INVITATION not in d:
             continue
         steps = [(INVITATION, s.opens, True)]
@@ -101,5 +192,6 @@ def timeline(campaigns: Iterable[Campaign], done: Mapping[str, Collection[str]],
         steps += [(CLOSE, s.closes, False), (RESULTS, s.closes, s.results == ResultsPolicy.AFTER_CLOSE)]
         for step, at, sends in steps:
             if step not in d and not (step.startswith("reminder") and at < now):
-                out.append(PlannedStep(s, step, at, sends))
+                to = "audience" if step == INVITATION else "invited" if step == RESULTS else "not answered"
+                out.append(PlannedStep(s, step, at, sends, to if sends else "", sizes.get((s.id, step))))
     return sorted(out, key=lambda p: (p.at, p.campaign.id))

@@ -3,6 +3,7 @@
 from alembic import context
 
 import mailbot.membership_models  # noqa: E402,F401  signups, consents, email_changes, staff_audit
+import mailbot.store.seats  # noqa: E402,F401  seat_groups, enrolments
 from mailbot.store.models import Base
 
 target_metadata = Base.metadata
