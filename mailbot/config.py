@@ -934,9 +934,12 @@ def load_campaign_file(path: str | Path, zone: ZoneInfo | str = "Europe/Oslo") -
         raise ConfigError(
             [Problem(file, line_of(lines, ("id",)), "missing key 'kind'", f"add {_EXAMPLES['kind']}")]
         )
+    if kind in ("course", "recruitment", "update"):
+        return _other_kind(str(kind), file, data, text, tz)
     if kind != "survey":
-        close = difflib.get_close_matches(str(kind), ["survey"], n=1)
-        hint = 'did you mean "survey"?' if close else f"write {_EXAMPLES['kind']} (the only kind so far)"
+        kinds = ["survey", "course", "recruitment", "update"]
+        close = difflib.get_close_matches(str(kind), kinds, n=1)
+        hint = f'did you mean "{close[0]}"?' if close else f"write kind = one of {', '.join(kinds)}"
         raise ConfigError([Problem(file, line_of(lines, ("kind",)), f"unknown campaign kind {kind!r}", hint)])
     try:
         parsed = SurveyFile.model_validate(data)
@@ -948,6 +951,23 @@ def load_campaign_file(path: str | Path, zone: ZoneInfo | str = "Europe/Oslo") -
             Problem(file, line_of(lines, loc), what, instead) for loc, what, instead in findings
         )
     return _survey(parsed, file, tz)
+
+
+def _other_kind(kind: str, file: Path, data: dict[str, Any], text: str, tz: ZoneInfo) -> Campaign:
+    """A course, recruitment or update file (`mailbot.campaign_files`), checked in the same three layers."""
+    from mailbot.campaign_files import FILES
+
+    model, check, build = FILES[kind]
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_problems(file, text, exc, model, data)) from None
+    findings = check(parsed, tz)
+    if findings:
+        lines = key_lines(text)
+        raise ConfigError(Problem(file, line_of(lines, loc), what, instead) for loc, what, instead in findings)
+    campaign: Campaign = build(parsed, file, tz)
+    return campaign
 
 
 def _local(dt: datetime, tz: ZoneInfo) -> datetime:
@@ -1019,9 +1039,15 @@ def load_campaigns(settings: Settings) -> list[Campaign]:
         except ConfigError as exc:
             problems.extend(exc.problems)
     problems.extend(_cross_check(campaigns, settings))
+    from mailbot.campaign_files import cross_check
+
+    problems.extend(cross_check(campaigns))
     if problems:
         raise ConfigError(problems)
-    return campaigns
+    from mailbot.forms import forms_of
+
+    # Courses and recruitments are answered through small derived surveys (see mailbot.forms).
+    return campaigns + [f for c in campaigns for f in forms_of(c, settings.panel.zone)]
 
 
 def _paths_line(settings: Settings, key: str) -> int:
@@ -1106,6 +1132,16 @@ def _cross_check(campaigns: Sequence[Campaign], settings: Settings) -> list[Prob
                         line_of(lines, (*at, "campaign")),
                         f"audience refers to unknown campaign {e.campaign!r}",
                         hint,
+                    )
+                )
+                continue
+            if not isinstance(earlier, Survey):
+                problems.append(
+                    Problem(
+                        src,
+                        line_of(lines, (*at, "campaign")),
+                        f"{e.campaign!r} is a {earlier.kind}, not a survey: it has no answers to select by",
+                        "name a survey, or use participants/volunteers in an update",
                     )
                 )
                 continue

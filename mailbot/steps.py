@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from mailbot import audience as audience_rules
-from mailbot.campaigns import Campaign
+from mailbot.campaigns import Campaign, Survey
 from mailbot.config import Settings
 from mailbot.pacing import pacing_of
 from mailbot.plan import CLOSE, INVITATION, RESULTS, DueStep, StepKind, due_steps
@@ -40,6 +40,9 @@ def carry_out_due(settings: Settings, store: Store, campaigns: Iterable[Campaign
     with store.transaction() as s:
         done = outbox_store.done_steps(s)
     out: list[StepDone] = []
+    from mailbot.campaign_steps import keep_seats
+
+    keep_seats(store, campaigns, now)  # courses and recruitments: offers, waitlists, clicked answers
     for due in due_steps(campaigns, done, now):
         try:
             with store.transaction() as s:
@@ -63,6 +66,10 @@ def _queue_step(settings: Settings, s: object, due: DueStep, campaigns: list[Cam
     if due.kind == StepKind.MARK or due.skip_reason or due.step == CLOSE:
         return 0
     c = due.campaign
+    if not isinstance(c, Survey):
+        from mailbot.campaign_steps import queue_step
+
+        return queue_step(settings, s, due, campaigns, now)
     if due.step == INVITATION:
         batches: Iterator[list[int]] = audience_ids(settings, s, c, now)
     elif due.step == RESULTS:
