@@ -554,18 +554,18 @@ def erase(session: Session, member_id: int, now: datetime, *, actor: str) -> Era
         return None
     addresses = {a for a in (m.email,) if a}
     addresses |= {a for a in session.scalars(select(EmailChange.new_email).where(EmailChange.member_id == m.id)) if a}
-    kept = session.execute(update(Response).where(Response.member_id == m.id).values(member_id=None)).rowcount or 0
-    anonymised = session.execute(
+    kept = _count(session.execute(update(Response).where(Response.member_id == m.id).values(member_id=None)))
+    anonymised = _count(session.execute(
         update(Outbox).where(Outbox.member_id == m.id)
         .values(member_id=None, payload=None, smtp_response=None, message_id=None)
-    ).rowcount or 0
+    ))
     inbound_cond = Inbound.member_id == m.id
     if addresses:
         inbound_cond = inbound_cond | func.lower(Inbound.envelope_from).in_(sorted(addresses))
-    forgotten = session.execute(
+    forgotten = _count(session.execute(
         update(Inbound).where(inbound_cond)
         .values(raw=None, envelope_from=None, envelope_to=None, member_id=None, reason=None, outbox_id=None)
-    ).rowcount or 0
+    ))
     session.execute(delete(MemberTag).where(MemberTag.member_id == m.id))
     session.execute(delete(Consent).where(Consent.member_id == m.id))
     session.execute(delete(EmailChange).where(EmailChange.member_id == m.id))
@@ -573,7 +573,8 @@ def erase(session: Session, member_id: int, now: datetime, *, actor: str) -> Era
     if addresses:
         signup_cond = signup_cond | Signup.email.in_(sorted(addresses))
     _forget_signups(session, signup_cond, erasing=True)
-    m.email = m.name = m.birth_year = m.postcode = m.status_reason = None  # type: ignore[assignment]
+    m.email = m.name = m.postcode = m.status_reason = None
+    m.birth_year = None
     m.paused_until = None
     m.language = "nb"
     m.status = MemberStatus.ERASED.value
@@ -582,6 +583,10 @@ def erase(session: Session, member_id: int, now: datetime, *, actor: str) -> Era
           f"responses kept anonymously: {kept}; outbox rows anonymised: {anonymised}; "
           f"messages forgotten: {forgotten}")
     return Erased(member_id, kept, anonymised, forgotten)
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _forget_signups(session: Session, condition: Any, *, erasing: bool = False) -> int:

@@ -15,7 +15,8 @@ address is a member.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -78,6 +79,12 @@ class Web:
         self.zone = settings.panel.timezone
         self._css = self.pages.static("site.css") or b""
 
+    @contextmanager
+    def tx(self) -> Iterator[Session]:
+        """One short transaction per request (SQLite takes its write lock at BEGIN)."""
+        with self.store.transaction() as s:
+            yield s
+
     # ------------------------------------------------------------ rendering
 
     def page(self, name: str, lang: str, http_status: int = 200, **context: Any) -> HTMLResponse:
@@ -115,7 +122,7 @@ class Web:
     # ------------------------------------------------------------ answers
 
     def answer_link(self, s: Session, token: str, now: datetime) -> AnswerLink:
-        lang = self.settings.panel.language
+        lang: str = self.settings.panel.language
         data = self.read(links.ANSWER, token, lang)
         m = self.member_of(s, data, lang)
         lang = m.language
@@ -149,7 +156,7 @@ class Web:
 
     def one_click_get(self, token: str, qid: str, value: str) -> Response:
         now = self.clock()
-        with self.store.transaction() as s:
+        with self.tx() as s:
             a = self.answer_link(s, token, now)
             q = a.survey.question(qid)
             chosen = self.chosen_value(q, value) if q else None
@@ -161,43 +168,51 @@ class Web:
 
     def one_click_post(self, token: str, qid: str, value: str, form: FormData) -> Response:
         now = self.clock()
-        with self.store.transaction() as s:
-            a = self.answer_link(s, token, now)
-            if not check_guard(self.keys, "answer", token, _one(form, "guard")):
-                raise Bad(self.page("forbidden.html", a.lang, 403))
-            q = a.survey.question(qid)
-            chosen = self.chosen_value(q, _one(form, "answer") or value) if q else None
-            if q is None or chosen is None:
-                raise self.bad_link(a.lang, "answer-value")
-        self.record(a, {q.id: chosen}, now)
-        with self.store.transaction() as s:
-            current = response_store.answers_of(s, a.survey, a.member_id)
+        for attempt in range(3):
+            try:
+                with self.tx() as s:
+                    a = self.answer_link(s, token, now)
+                    if not check_guard(self.keys, "answer", token, _one(form, "guard")):
+                        raise Bad(self.page("forbidden.html", a.lang, 403))
+                    q = a.survey.question(qid)
+                    chosen = self.chosen_value(q, _one(form, "answer") or value) if q else None
+                    if q is None or chosen is None:
+                        raise self.bad_link(a.lang, "answer-value")
+                    response_store.record(s, a.survey, a.member_id, {q.id: chosen}, source="click",
+                                          after_step=None, now=now)
+                    current = response_store.answers_of(s, a.survey, a.member_id)
+                break
+            except IntegrityError:
+                # Two first answers at once (a double click on PostgreSQL): the retry sees the first's row.
+                if attempt == 2:
+                    raise
         remaining = [x for x in a.survey.questions if x.id not in current]
         return self.page("answered.html", a.lang, **self.survey_view(
             a, current, question=q, chosen=chosen, remaining=remaining))
 
-    def record(self, a: AnswerLink, answers: Mapping[str, AnswerValue], now: datetime) -> None:
+    def record(self, a: AnswerLink, answers: Mapping[str, AnswerValue], now: datetime) -> dict[str, AnswerValue]:
+        """Record and return the member's answers now; retried when two first answers race."""
         for attempt in range(3):
             try:
-                with self.store.transaction() as s:
+                with self.tx() as s:
                     response_store.record(s, a.survey, a.member_id, answers, source="click", after_step=None,
                                           now=now)
-                return
+                    return response_store.answers_of(s, a.survey, a.member_id)
             except IntegrityError:
-                # Two first answers at once (double click on PostgreSQL): the second sees the first's row.
                 if attempt == 2:
                     raise
+        raise AssertionError("unreachable")
 
     def form_get(self, token: str) -> Response:
         now = self.clock()
-        with self.store.transaction() as s:
+        with self.tx() as s:
             a = self.answer_link(s, token, now)
             current = response_store.answers_of(s, a.survey, a.member_id)
         return self.page("survey.html", a.lang, **self.survey_view(a, current, errors={}))
 
     def form_post(self, token: str, form: FormData) -> Response:
         now = self.clock()
-        with self.store.transaction() as s:
+        with self.tx() as s:
             a = self.answer_link(s, token, now)
         if not check_guard(self.keys, "survey", token, _one(form, "guard")):
             raise Bad(self.page("forbidden.html", a.lang, 403))
@@ -228,9 +243,7 @@ class Web:
         if errors or not answers:
             return self.page("survey.html", a.lang, 400 if errors else 200, **self.survey_view(
                 a, answers, errors=errors, nothing=not answers and not errors))
-        self.record(a, answers, now)
-        with self.store.transaction() as s:
-            current = response_store.answers_of(s, a.survey, a.member_id)
+        current = self.record(a, answers, now)
         remaining = [x for x in a.survey.questions if x.id not in current]
         return self.page("answered.html", a.lang, **self.survey_view(
             a, current, question=None, chosen=None, remaining=remaining))
@@ -250,7 +263,7 @@ class Web:
     def unsubscribe_get(self, token: str) -> Response:
         now = self.clock()
         lang = self.settings.panel.language
-        with self.store.transaction() as s:
+        with self.tx() as s:
             data = self.read(links.UNSUBSCRIBE, token, lang)
             m = self.member_of(s, data, lang)
             return self.page("unsubscribe.html", m.language, **self.unsubscribe_view(token, m, now, done=None))
@@ -259,7 +272,7 @@ class Web:
         now = self.clock()
         lang = self.settings.panel.language
         one_click = _one(form, "List-Unsubscribe") == "One-Click"
-        with self.store.transaction() as s:
+        with self.tx() as s:
             data = self.read(links.UNSUBSCRIBE, token, lang)
             m = self.member_of(s, data, lang)
             if one_click:  # RFC 8058: a mail provider POSTs this; act at once, answer briefly
@@ -341,7 +354,7 @@ class Web:
         if errors:
             return self.page("join.html", lang, 400, **self.join_view(lang, values=values, errors=errors))
         assert email is not None
-        with self.store.transaction() as s:
+        with self.tx() as s:
             membership.request_join(s, self.settings, self.keys, email, now, via="web", language=lang,
                                     birth_year=birth_year, postcode=postcode, consent=self.consent(lang))
         # The same page whatever happened: it must not tell who is a member.
@@ -364,7 +377,7 @@ class Web:
 
     def confirm_get(self, token: str, lang: str) -> Response:
         now = self.clock()
-        with self.store.transaction() as s:
+        with self.tx() as s:
             p = self.signup_of(s, token, lang, now)
             if p.confirmed:
                 return self.page("joined.html", p.language, outcome="already", profile_url=None)
@@ -372,7 +385,7 @@ class Web:
 
     def confirm_post(self, token: str, lang: str, form: FormData) -> Response:
         now = self.clock()
-        with self.store.transaction() as s:
+        with self.tx() as s:
             p = self.signup_of(s, token, lang, now)
             if not check_guard(self.keys, "join", token, _one(form, "guard")):
                 raise Bad(self.page("forbidden.html", p.language, 403))
@@ -414,13 +427,13 @@ class Web:
         return p
 
     def profile_get(self, token: str) -> Response:
-        with self.store.transaction() as s:
+        with self.tx() as s:
             p = self.profile_of(s, token)
         return self.page("profile.html", p.language, **self.profile_view(token, p))
 
     def profile_post(self, token: str, form: FormData) -> Response:
         now = self.clock()
-        with self.store.transaction() as s:
+        with self.tx() as s:
             p = self.profile_of(s, token)
             if not check_guard(self.keys, "profile", token, _one(form, "guard")):
                 raise Bad(self.page("forbidden.html", p.language, 403))
@@ -463,7 +476,7 @@ class Web:
         request_id = data.get("r")
         if not isinstance(request_id, int):
             raise self.bad_link(lang)
-        with self.store.transaction() as s:
+        with self.tx() as s:
             outcome = membership.confirm_email_change(s, request_id, now)
         if outcome == "expired":
             raise self.expired(lang, membership.EMAIL_CHANGE)
@@ -476,7 +489,7 @@ class Web:
 
     def erase_get(self, token: str) -> Response:
         lang = self.settings.panel.language
-        with self.store.transaction() as s:
+        with self.tx() as s:
             data = self.read(membership.ERASE, token, lang, days=membership.PENDING_DAYS)
             m = self.member_of(s, data, lang)
             return self.page("erase.html", m.language, token=token, done=False,
@@ -484,8 +497,8 @@ class Web:
 
     def erase_post(self, token: str, form: FormData) -> Response:
         now = self.clock()
-        lang = self.settings.panel.language
-        with self.store.transaction() as s:
+        lang: str = self.settings.panel.language
+        with self.tx() as s:
             data = self.read(membership.ERASE, token, lang, days=membership.PENDING_DAYS)
             m = self.member_of(s, data, lang)
             lang = m.language
@@ -496,7 +509,7 @@ class Web:
 
     def export_get(self, token: str) -> Response:
         lang = self.settings.panel.language
-        with self.store.transaction() as s:
+        with self.tx() as s:
             data = self.read(membership.EXPORT, token, lang, days=membership.PENDING_DAYS)
             m = self.member_of(s, data, lang)
             return self.page("export.html", m.language, token=token,
@@ -505,7 +518,7 @@ class Web:
     def export_post(self, token: str, form: FormData) -> Response:
         now = self.clock()
         lang = self.settings.panel.language
-        with self.store.transaction() as s:
+        with self.tx() as s:
             data = self.read(membership.EXPORT, token, lang, days=membership.PENDING_DAYS)
             m = self.member_of(s, data, lang)
             if not check_guard(self.keys, "export", token, _one(form, "guard")):

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 
 from mailbot.campaigns import Survey
 from mailbot.config import Settings, load_settings

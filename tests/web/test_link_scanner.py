@@ -47,8 +47,9 @@ def test_a_link_scanner_that_gets_every_link_in_an_invitation_changes_nothing(we
 
 
 def test_requests_over_the_rate_limit_get_429_and_change_nothing(web: Web) -> None:
-    from tests.web.server import serving
     import httpx
+
+    from tests.web.server import serving
 
     clock_value = [0.0]
     limit = RateLimit(per_second=1.0, burst=3.0, clock=lambda: clock_value[0])

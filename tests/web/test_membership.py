@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from mailbot import membership
 from mailbot.membership_models import Consent, Signup, StaffAudit
 from mailbot.people import MemberStatus
-from mailbot.store.models import Inbound, Member, MemberTag, Outbox, Response
-from mailbot.store.members import get_member
 from mailbot.store import responses as response_store
+from mailbot.store.members import get_member
+from mailbot.store.models import Inbound, Member, MemberTag, Outbox, Response
 from tests.web.conftest import Web, guard_of
 
 
@@ -81,7 +81,8 @@ def test_pause_until_a_date_then_resume(web: Web) -> None:
     with web.store.transaction() as s:
         member = get_member(s, m)
         assert member is not None and member.status == MemberStatus.PAUSED
-        assert member.paused_until is not None and member.paused_until.date().isoformat() in ("2023-02-28", "2023-03-01")
+        assert member.paused_until is not None
+        assert member.paused_until.date().isoformat() in ("2023-02-28", "2023-03-01")
     bad = web.client.post(url, data={"guard": guard, "action": "pause", "until": "2021-01-01"})
     assert bad.status_code == 400
     web.client.post(url, data={"guard": guard, "action": "resume"})
