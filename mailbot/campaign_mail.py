@@ -48,7 +48,6 @@ def email(kind: str, payload: Mapping[str, Any], recipient: Recipient, campaigns
 
 def _context(kind: str, payload: Mapping[str, Any], campaign: object, recipient: Recipient, links: compose.Links,
              panel: PanelSection, lang: str, now: datetime) -> tuple[dict[str, Any], tuple[bytes, bool] | None]:
-    zone = panel.timezone
     if isinstance(campaign, Update):
         return {"title": campaign.title, "body": campaign.body, "signature": campaign.signature}, None
     if not isinstance(campaign, Course | Recruitment):

@@ -9,7 +9,7 @@ the next in line, and acts on answers given by clicking since the last tick.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -105,7 +105,7 @@ def _recruitment_step(settings: Settings, s: Session, r: Recruitment, step: str,
     return 0
 
 
-def _stratum_of(settings: Settings, s: Session, now: datetime):  # type: ignore[no-untyped-def]
+def _stratum_of(settings: Settings, s: Session, now: datetime) -> Callable[[int], tuple[str, str]]:
     today = now.astimezone(settings.panel.zone).date()
     cache: dict[int, tuple[str, str]] = {}
 

@@ -43,7 +43,6 @@ from mailbot.store import seats as seat_store
 from mailbot.store.models import Response
 from mailbot.store.seats import Enrolment, SeatState
 
-
 _WORDS = {
     "nb": {"yes": "Ja", "no": "Nei", "pause": "Pause", "skip": "Hopp over neste", "leave": "Slutt",
            "answer": "Ditt svar", "offer": "Vil du ha plassen?", "attended": "Var du med på webinaret?",
@@ -185,14 +184,14 @@ def _course_answer(session: Session, c: Course, member_id: int, wish: Intent, no
         if state == SeatState.SEATED and current is not None:
             current.status, current.changed_at = SeatState.PAUSED.value, now
             return [Change(member_id, "paused", current.group_id)]
-        return [Change(member_id, "not-enrolled" if state is None else "unchanged", current.group_id if current else "")]
+        return [_nothing(member_id, current)]
     if wish.what == "skip":
         cohort = c.cohort(current.group_id) if current else None
         lesson = next_lesson(cohort, now) if cohort else None
         if state == SeatState.SEATED and current is not None and lesson is not None:
             current.skip_lesson, current.changed_at = lesson.number, now
             return [Change(member_id, "skipping", current.group_id)]
-        return [Change(member_id, "not-enrolled" if state is None else "unchanged", current.group_id if current else "")]
+        return [_nothing(member_id, current)]
     if state == SeatState.PAUSED and current is not None and wish.what == "yes":
         current.status, current.changed_at = SeatState.SEATED.value, now
         return [Change(member_id, "resumed", current.group_id)]
@@ -206,12 +205,16 @@ def _course_answer(session: Session, c: Course, member_id: int, wish: Intent, no
     return [seats.take_seat(session, c, group, member_id, now)]
 
 
+def _nothing(member_id: int, current: Enrolment | None) -> Change:
+    return Change(member_id, "not-enrolled" if current is None else "unchanged", current.group_id if current else "")
+
+
 def _open_cohort(c: Course, now: datetime) -> str | None:
     """ "Ja" means the first cohort that has not started, else the first one still running."""
     waiting = [x for x in c.cohorts if x.starts > now]
     running = [x for x in c.cohorts if x.ends > now]
-    pick = (waiting or running or [None])[0]
-    return pick.id if pick is not None else None
+    picks = waiting or running
+    return picks[0].id if picks else None
 
 
 def _recruitment_answer(session: Session, r: Recruitment, member_id: int, wish: Intent, now: datetime

@@ -44,7 +44,7 @@ def _load(config: Path, campaign_id: str | None) -> tuple[Settings, list[Survey]
         known = ", ".join(c.id for c in campaigns) or "none"
         err.print(f"no campaign {campaign_id!r} in {settings.schedules_dir} — known: {known}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    return settings, campaigns
+    return settings, [c for c in campaigns if isinstance(c, Survey)]  # courses, recruitments: no results yet
 
 
 def _population(settings: Settings, path: Path | None) -> Population | None:
