@@ -12,6 +12,7 @@ from mailbot.cli import validate  # noqa: E402,F401
 from mailbot.cli import parse  # noqa: E402,F401
 from mailbot.cli import results  # noqa: E402,F401
 from mailbot.cli import inbox  # noqa: E402,F401  mailbot inbox (the human queue)
+from mailbot.cli import selection  # noqa: E402,F401  mailbot selection show|approve CAMPAIGN
 
 
 def main() -> None:
