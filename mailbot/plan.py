@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from mailbot.campaigns import Campaign, CampaignForm, Course, Recruitment, ResultsPolicy, Selection, Survey, Update
@@ -89,7 +89,8 @@ class _Step:
 def steps_of(c: Course | Recruitment | Update) -> list[_Step]:
     """Every step of a course, recruitment or update, with its time and its last chance."""
     if isinstance(c, Update):
-        return [_Step(UPDATE, c.opens, None, what="audience")]
+        # News a week late is still news; months late it is noise: then it is recorded as missed.
+        return [_Step(UPDATE, c.opens, c.opens + timedelta(days=7), what="audience")]
     if isinstance(c, Course):
         out = [_Step(INVITATION, c.opens, c.enrolment_closes, what="audience")]
         for ls in lesson_steps(c):
