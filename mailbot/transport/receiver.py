@@ -7,9 +7,11 @@ the bot. A message over the size limit gets `552 5.3.4` (at MAIL when the
 client announces SIZE, after DATA otherwise).
 
 The one promise: `250` means the raw bytes are committed to the database.
-`handle_DATA` runs `store_raw` in a worker thread and answers only when the
-transaction has committed; if storing fails it answers `451 4.3.0` and the
-MTA keeps the message and tries again. A message delivered twice (an MTA retry
+`handle_DATA` hands the bytes to a writer thread (`GroupCommit`) and answers
+only when the transaction holding them has committed; if storing fails it
+answers `451 4.3.0` and the MTA keeps the message and tries again. Messages
+that arrive together on parallel connections share one transaction, so the
+commit cost is paid once for many `250`s. A message delivered twice (an MTA retry
 after a lost `250`, or the same message by SMTP and by IMAP) has the same
 digest and is read once.
 
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import queue
+import threading
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,8 +41,8 @@ from mailbot.transport.local import free_port
 
 log = logging.getLogger("mailbot.receiver")
 
-# (raw bytes, envelope sender, recipients) -> the new inbound id or None if known; commits before returning.
-Keep = Callable[[bytes, str, Sequence[str]], int | None]
+# (raw bytes, envelope sender, recipients) -> the new inbound id or None if known; committed when it returns.
+Keep = Callable[[bytes, str, Sequence[str]], Awaitable[int | None]]
 
 Protocol = Literal["smtp", "lmtp"]
 
@@ -82,15 +86,96 @@ def recipient_allowed(address: str, settings: ReceiverSettings) -> bool:
     return base == bounces and bool(token)
 
 
-def keeper(store: Store, via: str, clock: Callable[[], datetime] = utcnow) -> Keep:
-    """A `Keep` that stores the raw message in its own transaction, committed before it returns."""
+@dataclass
+class _Pending:
+    raw: bytes
+    mail_from: str
+    rcpt_tos: list[str]
+    future: asyncio.Future[int | None]
+    loop: asyncio.AbstractEventLoop
 
-    def keep(raw: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> int | None:
-        with store.transaction() as session:
-            return store_raw(session, raw, via=via, now=clock(), envelope_from=mail_from or None,
-                             envelope_to=rcpt_tos)
 
-    return keep
+class GroupCommit:
+    """A `Keep`: one writer thread stores what is waiting in one transaction and then wakes every sender.
+
+    A failed group is retried one message per transaction, so a message that
+    cannot be stored gets its `451` without taking the others with it.
+    """
+
+    def __init__(self, store: Store, via: str, clock: Callable[[], datetime] = utcnow, max_group: int = 50):
+        self.store = store
+        self.via = via
+        self.clock = clock
+        self.max_group = max_group
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> GroupCommit:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"mailbot-{self.via}-store", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
+    async def __call__(self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> int | None:
+        if self._thread is None:
+            raise RuntimeError("GroupCommit is not started")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int | None] = loop.create_future()
+        self._queue.put(_Pending(raw, mail_from, list(rcpt_tos), future, loop))
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group, stopping = [first], False
+            while len(group) < self.max_group:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                group.append(more)
+            self._commit(group)
+            if stopping:
+                return
+
+    def _commit(self, group: list[_Pending]) -> None:
+        try:
+            with self.store.transaction() as session:
+                now = self.clock()
+                ids = [store_raw(session, p.raw, via=self.via, now=now, envelope_from=p.mail_from or None,
+                                 envelope_to=p.rcpt_tos) for p in group]
+        except Exception as exc:
+            if len(group) > 1:
+                for p in group:
+                    self._commit([p])
+                return
+            _settle(group[0], None, exc)
+            return
+        for p, new_id in zip(group, ids, strict=True):
+            _settle(p, new_id, None)
+
+
+def _settle(pending: _Pending, result: int | None, error: Exception | None) -> None:
+    def settle() -> None:
+        if pending.future.done():  # the client went away meanwhile
+            return
+        if error is not None:
+            pending.future.set_exception(error)
+        else:
+            pending.future.set_result(result)
+
+    pending.loop.call_soon_threadsafe(settle)
 
 
 class InboundHandler:
@@ -119,10 +204,8 @@ class InboundHandler:
     async def _store(self, raw: bytes, envelope: Envelope) -> str:
         if len(raw) > self.settings.max_size:
             return too_big(self.settings.max_size)
-        loop = asyncio.get_running_loop()
         try:
-            new_id = await loop.run_in_executor(None, self.keep, raw, envelope.mail_from or "",
-                                                list(envelope.rcpt_tos))
+            new_id = await self.keep(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
         except Exception:  # the MTA keeps the message and tries again
             log.exception("could not store a message from %s", envelope.mail_from)
             return "451 4.3.0 Could not store the message; try again later"
@@ -182,13 +265,14 @@ class InboundServer:
 
     def __init__(self, keep: Keep, settings: ReceiverSettings):
         self.settings = settings
+        self.keep = keep
         self.handler = InboundHandler(keep, settings)
         self.port = settings.port or free_port(settings.host)
         self._controller: Controller | UnixSocketController | None = None
 
     @classmethod
     def for_store(cls, store: Store, settings: ReceiverSettings) -> InboundServer:
-        return cls(keeper(store, via=settings.protocol), settings)
+        return cls(GroupCommit(store, via=settings.protocol), settings)
 
     def start(self) -> InboundServer:
         s = self.settings
@@ -197,6 +281,8 @@ class InboundServer:
             "server_hostname": s.server_name,
             "server_kwargs": {"decode_data": False},
         }
+        if isinstance(self.keep, GroupCommit):
+            self.keep.start()
         controller: Controller | UnixSocketController
         if s.socket_path:
             Path(s.socket_path).unlink(missing_ok=True)
@@ -215,6 +301,8 @@ class InboundServer:
             controller.stop()
             if self.settings.socket_path:
                 Path(self.settings.socket_path).unlink(missing_ok=True)
+        if isinstance(self.keep, GroupCommit):
+            self.keep.stop()
 
     def __enter__(self) -> InboundServer:
         return self.start()

@@ -250,3 +250,49 @@ def test_the_same_message_with_different_trace_headers_is_stored_once(store: Sto
         with connect(server) as c:
             c.sendmail(SENDER, [PANEL], raw)
     assert len(stored(store)) == 1
+
+
+# ---- group commit
+
+
+def test_messages_arriving_together_share_a_commit_and_each_gets_its_answer(store: Store) -> None:
+    import asyncio
+
+    from mailbot.transport.receiver import GroupCommit
+
+    keep = GroupCommit(store, via="lmtp").start()
+
+    async def deliver_all() -> list[int | None]:
+        # The same message twice among twenty: one id for it, None for its copy.
+        raws = [reply(n) for n in range(19)] + [reply(3)]
+        return list(await asyncio.gather(*(keep(raw, SENDER, [PANEL]) for raw in raws)))
+
+    try:
+        ids = asyncio.run(deliver_all())
+    finally:
+        keep.stop()
+    assert ids[-1] is None and None not in ids[:-1]
+    assert len(set(ids[:-1])) == 19
+    assert len(stored(store)) == 19
+
+
+def test_parallel_connections_are_all_stored(store: Store, serve: Serve) -> None:
+    import threading
+
+    server = serve(protocol="lmtp")
+    answers: list[tuple[int, bytes]] = []
+
+    def mta(k: int) -> None:
+        with connect(server) as c:
+            for n in range(5):
+                c.mail(SENDER)
+                c.rcpt(PANEL)
+                answers.append(c.data(reply(100 * k + n)))
+
+    threads = [threading.Thread(target=mta, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert answers == [(250, b"2.0.0 Stored")] * 30
+    assert len(stored(store)) == 30
