@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import func, select
 
 from mailbot import compose
 from mailbot.campaigns import Campaign, Survey
@@ -21,10 +23,12 @@ from mailbot.config import Settings, load_campaigns, secret
 from mailbot.replies import InboundReport, read_inbound
 from mailbot.results import Results, count_answers, summarise
 from mailbot.sending import Composer, SendReport, Transport, send_due
+from mailbot.states import CLAIMABLE
 from mailbot.steps import StepDone, carry_out_due
 from mailbot.store import Store
 from mailbot.store import inbound as inbound_store
 from mailbot.store import outbox as outbox_store
+from mailbot.store.models import Outbox
 from mailbot.tokens import Keys
 from mailbot.transport.local import LocalPostOffice, PostOfficeHandler, port_is_listening
 from mailbot.transport.smtp import SmtpSender, SmtpSettings
@@ -66,19 +70,42 @@ class Bot:
     def carry_out_due(self, now: datetime) -> list[StepDone]:
         return carry_out_due(self.settings, self.store, self.campaigns, now)
 
-    def send_due(self, transport: Transport, now: datetime, **kwargs: object) -> SendReport:
-        return send_due(self.store, self.composer, transport, now, batch=self.settings.config.transport.batch,
-                        **kwargs)  # type: ignore[arg-type]
+    def send_due(self, transport: Transport, now: datetime, *, stopping: Callable[[], bool] | None = None,
+                 **kwargs: object) -> SendReport:
+        if stopping is None:
+            return send_due(self.store, self.composer, transport, now,
+                            batch=self.settings.config.transport.batch, **kwargs)  # type: ignore[arg-type]
+        # The daemon: claim one email at a time, so a stop request (SIGTERM) finishes the send in
+        # hand and leaves nothing claimed but unsent ("sending") for the sweeper to find later.
+        report = SendReport()
+        due = self._due_count(now)
+        while due and not stopping():
+            one = send_due(self.store, self.composer, transport, now, batch=1, max_rounds=1,
+                           **kwargs)  # type: ignore[arg-type]
+            report.add(one)
+            left = self._due_count(now)
+            # No row moved (a rate limit, quiet hours) or the relay is down: the next tick goes on.
+            if left >= due or getattr(one, "relay_down", False) or getattr(one, "rate_limited", False):
+                break
+            due = left
+        return report
 
-    def tick(self, now: datetime, transport: Transport) -> TickReport:
+    def _due_count(self, now: datetime) -> int:
+        with self.store.transaction() as s:
+            return s.scalar(select(func.count()).select_from(Outbox).where(
+                Outbox.status.in_([c.value for c in CLAIMABLE]), Outbox.not_before <= now)) or 0
+
+    def tick(self, now: datetime, transport: Transport, *,
+             stopping: Callable[[], bool] | None = None) -> TickReport:
+        """One round of everything due. With `stopping`, sending ends early once it returns True."""
         report = TickReport()
         report.inbound = self.read_inbound(now)
         report.steps = self.carry_out_due(now)
-        report.sent = self.send_due(transport, now)
+        report.sent = self.send_due(transport, now, stopping=stopping)
         # Receipts to replies that arrived while sending go out in the same tick.
         more = self.read_inbound(now)
         if more.replies or more.commands:
-            report.sent.add(self.send_due(transport, now))
+            report.sent.add(self.send_due(transport, now, stopping=stopping))
         _add_inbound(report.inbound, more)
         self.forget_old_raw(now)
         return report

@@ -13,6 +13,7 @@ from mailbot.cli import parse  # noqa: E402,F401
 from mailbot.cli import results  # noqa: E402,F401
 from mailbot.cli import inbox  # noqa: E402,F401  mailbot inbox (the human queue)
 from mailbot.cli import selection  # noqa: E402,F401  mailbot selection show|approve CAMPAIGN
+from mailbot.cli import preview  # noqa: E402,F401  preview, send-test, templates check, run
 
 
 def main() -> None:

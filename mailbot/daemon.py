@@ -1,0 +1,475 @@
+"""`mailbot run`: the whole bot in one asyncio process.
+
+One event loop holds:
+
+- the scheduler (APScheduler 3 `AsyncIOScheduler`) running a tick every
+  `every` seconds — read inbound, carry out due steps, send — in a worker
+  thread, never two at once;
+- the SMTP servers: the local post office for `transport.kind = "local"`
+  (outgoing mail into Maildirs, replies into the database), and/or the
+  inbound SMTP/LMTP receiver an MTA delivers replies to (`--inbound`);
+- the web app under uvicorn (the one-click pages from `mailbot.web` when it
+  is installed) with `/healthz` and `/metrics` in front of it.
+
+What is due is recomputed from the database on every tick, so the scheduler
+holds no campaign state: a reminder due while the daemon was down goes out on
+the first tick after it starts. The one job is set up deliberately anyway —
+`coalesce=True` (after a stall, run once, not once per missed interval),
+`misfire_grace_time=None` (run however late: APScheduler 3's default grace
+of one second would silently drop a tick after a pause), `max_instances=1`.
+
+Stopping (SIGTERM or SIGINT): the tick in progress finishes the email it is
+sending and claims no more (the daemon sends one claimed email at a time), no
+new tick starts, then the web server and the mail servers stop. Nothing is
+left in "sending"; the exit code is 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from mailbot.bot import Bot, TickReport
+from mailbot.metrics import CONTENT_TYPE, Metrics
+from mailbot.sending import Transport
+from mailbot.store.models import Inbound, Outbox
+from mailbot.transport.local import PostOfficeHandler, port_is_listening
+
+log = logging.getLogger("mailbot.daemon")
+
+HEALTH_TIMEOUT = 5.0  # seconds a health check may take before it counts as failed
+
+
+class DaemonError(Exception):
+    """The daemon cannot start: a port taken, a bad --inbound address. The message says which."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where an inbound mail server listens: `lmtp://127.0.0.1:8024`, `smtp://0.0.0.0:25`, `lmtp:/run/x.sock`."""
+
+    protocol: str  # "smtp" or "lmtp"
+    host: str = "127.0.0.1"
+    port: int = 0
+    socket_path: str | None = None
+
+    @classmethod
+    def parse(cls, value: str) -> Listen:
+        scheme, sep, rest = value.partition(":")
+        if not sep or scheme not in ("smtp", "lmtp"):
+            raise DaemonError(f"--inbound {value!r}: write lmtp://HOST:PORT, smtp://HOST:PORT or lmtp:/path/to.sock")
+        if not rest.startswith("//"):
+            if not rest.startswith("/"):
+                raise DaemonError(f"--inbound {value!r}: a socket path must be absolute (lmtp:/run/mailbot.sock)")
+            return cls(scheme, socket_path=rest)
+        parts = urlsplit(value)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if not parts.hostname or port is None:
+            raise DaemonError(f"--inbound {value!r}: name the host and the port, e.g. {scheme}://127.0.0.1:8024")
+        return cls(scheme, parts.hostname, port)
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    every: float = 60.0  # seconds between ticks
+    web: bool = True  # serve the resident pages (mailbot.web), if installed
+    host: str = "127.0.0.1"  # HTTP: resident pages, /healthz, /metrics
+    port: int = 8080
+    inbound: Listen | None = None  # the SMTP/LMTP receiver for an MTA (not needed with "local")
+    max_per_minute: float | None = None  # sending rate cap (Microsoft 365 relays allow 30)
+    http: bool = True  # False: no HTTP server at all (tests, or a second daemon on one machine)
+
+
+def web_port(public_url: str) -> int:
+    """The port the resident pages are served on: the public URL's own when it names one, else 8080."""
+    parts = urlsplit(public_url)
+    try:
+        return parts.port or 8080
+    except ValueError:
+        return 8080
+
+
+class Throttled:
+    """A transport that spaces sends to at most `per_minute`; the wait ends early when stopping.
+
+    A stop request never abandons the email in hand: it was claimed, so it is sent.
+    """
+
+    def __init__(self, inner: Transport, per_minute: float, stop: threading.Event):
+        self.inner = inner
+        self.interval = 60.0 / per_minute
+        self.stop = stop
+        self._next = 0.0
+
+    def send(self, message: bytes, envelope_from: str, recipient: str) -> str:
+        delay = self._next - time.monotonic()
+        if delay > 0:
+            self.stop.wait(delay)
+        self._next = time.monotonic() + self.interval
+        return self.inner.send(message, envelope_from, recipient)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass
+class TickState:
+    """What /healthz says about the scheduler and the last tick."""
+
+    running_since: float | None = None
+    last_end: float | None = None
+    last_error: str | None = None
+    ticks: int = 0
+
+
+def status_counts(bot: Bot) -> Mapping[str, Mapping[str, int]]:
+    """Outbox and inbound rows by status, for /metrics."""
+    with bot.store.transaction() as s:
+        outbox = dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).tuples().all())
+        inbound = dict(s.execute(select(Inbound.status, func.count()).group_by(Inbound.status)).tuples().all())
+    return {"outbox": outbox, "inbound": inbound}
+
+
+class _Uvicorn:
+    """uvicorn's Server without its own signal handling: the daemon owns SIGTERM."""
+
+    def __init__(self, app: Any, sock: socket.socket):
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False, log_level="warning")
+        self.server = Server(config)
+        self.sock = sock
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()
+                raise DaemonError("the web server stopped while starting")
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            await self.task
+        self.sock.close()
+
+
+class Daemon:
+    """Scheduler, mail servers and web server in the running event loop; `await run()` until stopped."""
+
+    def __init__(self, bot: Bot, options: DaemonOptions | None = None, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.bot = bot
+        self.options = options or DaemonOptions()
+        self.clock = clock
+        self.metrics = Metrics(lambda: status_counts(bot))
+        self.state = TickState()
+        self.stopping = threading.Event()  # read by the tick thread between emails
+        self._stopped = asyncio.Event()
+        self._tick_future: asyncio.Future[TickReport | None] | None = None
+        self._servers: list[asyncio.AbstractServer] = []
+        self._web: _Uvicorn | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.http_port: int | None = None
+
+    # ------------------------------------------------------------ life cycle
+
+    def request_stop(self) -> None:
+        if not self.stopping.is_set():
+            log.info("stopping: finishing the email in hand, claiming no more")
+        self.stopping.set()
+        self._stopped.set()
+
+    async def run(self, *, ready: Callable[[Daemon], None] | None = None) -> int:
+        """Serve until SIGTERM/SIGINT or `request_stop()`; 0 after a clean stop."""
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.request_stop)
+                installed.append(sig)
+        try:
+            await self._start()
+            if ready is not None:
+                ready(self)
+            await self._stopped.wait()
+        finally:
+            await self._shutdown()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+        return 0
+
+    async def _start(self) -> None:
+        await self._start_mail_servers()
+        if self.options.http:
+            await self._start_http()
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler.add_job(
+            self._tick_job, IntervalTrigger(seconds=self.options.every, timezone=UTC), id="tick",
+            name="tick", next_run_time=datetime.now(UTC),
+            coalesce=True, misfire_grace_time=None, max_instances=1, replace_existing=True,
+        )
+        self.scheduler.start()
+        log.info("daemon started every=%s web=%s http_port=%s transport=%s", self.options.every,
+                 self.options.web, self.http_port, self.bot.settings.config.transport.kind)
+
+    async def _shutdown(self) -> None:
+        self.stopping.set()
+        if self._tick_future is not None and not self._tick_future.done():
+            log.info("waiting for the tick in progress")
+            with contextlib.suppress(Exception):
+                await self._tick_future
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._web is not None:
+            await self._web.stop()
+            self._web = None
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 5)
+        self._servers.clear()
+        log.info("daemon stopped ticks=%s", self.state.ticks)
+
+    # ------------------------------------------------------------ ticks
+
+    async def _tick_job(self) -> None:
+        if self.stopping.is_set():
+            return
+        self._tick_future = asyncio.ensure_future(asyncio.to_thread(self._tick))
+        # Shielded: the scheduler cancelling this job at shutdown must not orphan the tick's result.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self._tick_future)
+
+    def _tick(self) -> TickReport | None:
+        started = time.monotonic()
+        self.state.running_since = time.time()
+        try:
+            with self.bot.transport() as transport:
+                if self.options.max_per_minute:
+                    transport = Throttled(transport, self.options.max_per_minute, self.stopping)
+                report = self.bot.tick(self.clock(), transport, stopping=self.stopping.is_set)
+        except Exception as exc:  # the loop never dies: log, count, try again next tick
+            self.state.last_error = f"{type(exc).__name__}: {exc}"
+            self.metrics.ticks.labels("failed").inc()
+            log.error("tick failed error=%s", type(exc).__name__, exc_info=True)
+            return None
+        finally:
+            self.state.running_since = None
+            self.state.last_end = time.time()
+            self.state.ticks += 1
+        seconds = time.monotonic() - started
+        self.state.last_error = None
+        self.metrics.record_tick(report, seconds)
+        s, i = report.sent, report.inbound
+        if s.sent or s.deferred or s.failed or i.replies or i.commands or i.machines or report.steps:
+            log.info("tick sent=%s deferred=%s failed=%s replies=%s answered=%s needs_human=%s steps=%s seconds=%.2f",
+                     s.sent, s.deferred, s.failed, i.replies, i.answered, i.needs_human, len(report.steps),
+                     seconds)
+        for d in report.steps:
+            log.info("step campaign=%s step=%s queued=%s", d.campaign_id, d.step, d.queued)
+        return report
+
+    # ------------------------------------------------------------ mail servers
+
+    def _count_received(self, keep: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any) -> Any:
+            result = keep(*args)
+            self.metrics.received.inc()
+            return result
+
+        return counted
+
+    async def _start_mail_servers(self) -> None:
+        from aiosmtpd.smtp import SMTP
+
+        bot = self.bot
+        t = bot.settings.config.transport
+        loop = asyncio.get_running_loop()
+        fqdn = await asyncio.to_thread(socket.getfqdn)
+        if t.kind == "local":
+            handler = PostOfficeHandler(bot.mailbox_root(), [bot.settings.panel.reply_domain],
+                                        self._count_received(bot.store_inbound))
+
+            def post_office() -> SMTP:
+                return SMTP(handler, data_size_limit=handler.max_size + 1024, decode_data=False, hostname=fqdn)
+
+            self._servers.append(await self._serve(loop, post_office, t.host, t.port, None, "local post office"))
+        if self.options.inbound is not None:
+            self._servers.append(await self._start_receiver(loop, self.options.inbound, fqdn))
+
+    async def _start_receiver(self, loop: asyncio.AbstractEventLoop, where: Listen, fqdn: str) -> asyncio.Server:
+        from aiosmtpd.smtp import SMTP
+
+        from mailbot.transport.receiver import (
+            InboundHandler,
+            PanelLMTP,
+            PanelSMTP,
+            ReceiverSettings,
+            keeper,
+        )
+
+        panel = self.bot.settings.panel
+        settings = ReceiverSettings(domains=(panel.reply_domain,), local_part=panel.local_part,
+                                    protocol="lmtp" if where.protocol == "lmtp" else "smtp",
+                                    host=where.host, port=where.port, socket_path=where.socket_path)
+        handler = InboundHandler(self._count_received(keeper(self.bot.store, via=where.protocol)), settings)
+        cls = PanelLMTP if where.protocol == "lmtp" else PanelSMTP
+
+        def receiver() -> SMTP:
+            server = cls(handler, data_size_limit=settings.max_size, decode_data=False, hostname=fqdn)
+            server.max_size = settings.max_size
+            return server
+
+        return await self._serve(loop, receiver, where.host, where.port, where.socket_path,
+                                 f"inbound {where.protocol.upper()} server")
+
+    async def _serve(self, loop: asyncio.AbstractEventLoop, factory: Callable[[], asyncio.Protocol], host: str,
+                     port: int, socket_path: str | None, what: str) -> asyncio.Server:
+        try:
+            if socket_path:
+                from pathlib import Path
+
+                Path(socket_path).unlink(missing_ok=True)
+                server = await loop.create_unix_server(factory, socket_path)
+                Path(socket_path).chmod(0o660)  # Postfix's lmtp client must be able to write to it
+                log.info("listening what=%s socket=%s", what.replace(" ", "-"), socket_path)
+            else:
+                server = await loop.create_server(factory, host, port, reuse_address=True)
+                log.info("listening what=%s host=%s port=%s", what.replace(" ", "-"), host, port)
+        except OSError as exc:
+            where = socket_path or f"{host}:{port}"
+            raise DaemonError(f"cannot start the {what} on {where}: {exc.strerror or exc}") from None
+        return server
+
+    # ------------------------------------------------------------ HTTP
+
+    async def _start_http(self) -> None:
+        app = self.http_app()
+        sock = socket.socket(socket.AF_INET6 if ":" in self.options.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.options.host, self.options.port))
+        except OSError as exc:
+            sock.close()
+            raise DaemonError(f"cannot serve the web pages on {self.options.host}:{self.options.port}: "
+                              f"{exc.strerror or exc} (use --port, or --no-web)") from None
+        sock.listen(128)
+        sock.setblocking(False)
+        self.http_port = int(sock.getsockname()[1])
+        self._web = _Uvicorn(app, sock)
+        await self._web.start()
+        log.info("listening what=http host=%s port=%s", self.options.host, self.http_port)
+
+    def http_app(self) -> Starlette:
+        """/healthz and /metrics, in front of the resident pages when `mailbot.web` is there and wanted."""
+        routes: list[Route | Mount] = [
+            Route("/healthz", self._healthz, methods=["GET", "HEAD"]),
+            Route("/metrics", self._metrics, methods=["GET"]),
+        ]
+        if self.options.web:
+            web = self._resident_pages()
+            if web is not None:
+                routes.append(Mount("/", app=web))
+        return Starlette(routes=routes)
+
+    def _resident_pages(self) -> Any:
+        try:
+            from mailbot.web import create_app
+        except ImportError:
+            log.warning("web pages not available: mailbot.web.create_app is missing; serving /healthz only")
+            return None
+        bot = self.bot
+        return create_app(bot.settings, bot.store, bot.keys, bot.campaigns)
+
+    async def _metrics(self, request: Request) -> Response:
+        body = await asyncio.to_thread(self.metrics.render)
+        return Response(body, media_type=CONTENT_TYPE)
+
+    async def _healthz(self, request: Request) -> Response:
+        checks = await self.health()
+        ok = all(c["ok"] for c in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    async def health(self) -> dict[str, dict[str, Any]]:
+        """Database reachable, mail server reachable, scheduler alive: each {"ok": bool, …}."""
+        t = self.bot.settings.config.transport
+
+        def database() -> None:
+            with self.bot.store.engine.connect() as c:
+                c.execute(text("SELECT 1"))
+
+        def mail() -> None:
+            if not port_is_listening(t.host, t.port):
+                raise ConnectionError(f"nothing answers on {t.host}:{t.port}")
+
+        out: dict[str, dict[str, Any]] = {}
+        for name, check in (("database", database), ("mail_server", mail)):
+            out[name] = await _timed(asyncio.to_thread(check))
+        out["scheduler"] = self._scheduler_health()
+        return out
+
+    def _scheduler_health(self) -> dict[str, Any]:
+        sched = self.scheduler
+        job = sched.get_job("tick") if sched is not None and sched.running else None
+        st = self.state
+        info: dict[str, Any] = {"ok": job is not None and not self.stopping.is_set(), "ticks": st.ticks,
+                                "ticking": st.running_since is not None}
+        if job is not None and job.next_run_time is not None:
+            info["next_tick"] = job.next_run_time.isoformat()
+        if st.last_end is not None:
+            info["last_tick"] = datetime.fromtimestamp(st.last_end, UTC).isoformat()
+        if st.last_error:
+            info["last_error"] = st.last_error
+        return info
+
+
+async def _timed(check: Awaitable[None]) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        await asyncio.wait_for(check, HEALTH_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - any failure is "not healthy", said in the answer
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": True, "ms": round(1000 * (time.monotonic() - started), 1)}
+
+
+def run(bot: Bot, options: DaemonOptions, *, ready: Callable[[Daemon], None] | None = None) -> int:
+    """Run the daemon in a new event loop until it is stopped; the exit code."""
+
+    async def main() -> int:
+        return await Daemon(bot, options).run(ready=ready)
+
+    return asyncio.run(main())
+
+
+__all__ = ["Daemon", "DaemonError", "DaemonOptions", "Listen", "Throttled", "run", "status_counts", "web_port"]
