@@ -26,12 +26,12 @@ from mailbot.report.segments import (
     answered_by,
     answered_by_column,
     answered_by_tag,
-    answers_by_cell,
     dimensions_for,
     invited_by,
     invited_by_tag,
     nonresponders_in,
     respondents_by_cell,
+    weighted_answers,
 )
 from mailbot.report.weights import Raking, RakingFailed, rake
 from mailbot.results import Counts, Results, count_answers, summarise
@@ -167,24 +167,17 @@ def _weigh(session: Session, survey: Survey, dims: Dimensions, population: Popul
                           tolerance=population.weighting.tolerance)
     w = raking.weights
     multi = [q.id for q in survey.questions if q.type == QuestionType.MULTI]
-    values, respondents = answers_by_cell(session, survey, exprs, multi)
+    sums, per_multi = weighted_answers(session, survey, exprs, w, multi)
     per_value: dict[tuple[str, str], float] = {}
-    per_question: dict[str, float] = {}
-    n_dims = len(exprs)
-    for row in values:
-        qid, choice, number, cell, n = row[0], row[1], row[2], tuple(row[3:3 + n_dims]), row[-1]
+    per_question: dict[str, float] = dict(per_multi)
+    for (qid, choice, number), weight in sums.items():
         q = survey.question(qid)
         if q is None:
             continue
-        weight = w.get(cell, 1.0) * n
         if q.type != QuestionType.MULTI:
             per_question[qid] = per_question.get(qid, 0.0) + weight
         if choice is not None or number is not None:
-            key = (qid, choice if choice is not None else str(number))
-            per_value[key] = per_value.get(key, 0.0) + weight
-    for row in respondents:
-        qid, cell, n = row[0], tuple(row[1:1 + n_dims]), row[-1]
-        per_question[qid] = per_question.get(qid, 0.0) + w.get(cell, 1.0) * n
+            per_value[(qid, choice if choice is not None else str(number))] = weight
     weights = [x for c, x in w.items() if cells.get(c)]
     info = Weighting(raking_dims, raking.iterations, raking.converged, min(weights, default=1.0),
                      max(weights, default=1.0), population.source)

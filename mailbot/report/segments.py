@@ -10,12 +10,29 @@ day the survey opened, so a report made later shows the same bands.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, null, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Float,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mailbot.campaigns import Survey
@@ -159,24 +176,56 @@ def respondents_by_cell(session: Session, campaign_id: str,
     return {tuple(r[:-1]): r[-1] for r in rows}
 
 
-def answers_by_cell(session: Session, survey: Survey, exprs: Sequence[ColumnElement[Any]],
-                    multi: Sequence[str]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """(question, choice, number, *cell, count) rows; (question, *cell, respondents) for multi questions."""
-    labelled = [e.label(f"d{i}") for i, e in enumerate(exprs)]
-    base = (select().select_from(Answer).join(Response, Response.id == Answer.response_id)
-            .outerjoin(Member, Member.id == Response.member_id).where(Answer.campaign_id == survey.id))
-    values = session.execute(
-        base.add_columns(Answer.question_id, Answer.choice, Answer.number, *labelled, func.count())
-        .group_by(Answer.question_id, Answer.choice, Answer.number, *labelled)
-    ).all()
-    respondents: list[Any] = []
-    if multi:
-        respondents = list(session.execute(
-            base.add_columns(Answer.question_id, *labelled, func.count(func.distinct(Answer.response_id)))
-            .where(Answer.question_id.in_(list(multi)))
-            .group_by(Answer.question_id, *labelled)
-        ).all())
-    return [tuple(r) for r in values], [tuple(r) for r in respondents]
+def weighted_answers(session: Session, survey: Survey, exprs: Sequence[ColumnElement[Any]],
+                     weights: Mapping[tuple[Any, ...], float], multi: Sequence[str],
+                     ) -> tuple[dict[tuple[str, str | None, int | None], float], dict[str, float]]:
+    """Sums of respondent weights per (question, choice, number), and per multi question (respondents).
+
+    Each respondent's weight is worked out once into a temporary table (one row per
+    respondent: the CASE expressions and the gender lookup run per respondent, not per
+    answer). The answers are then summed in the order of the covering index, joined to
+    that table by primary key, so the database never sorts the answers.
+    """
+    meta = MetaData()
+    table = Table(f"tmp_weights_{uuid.uuid4().hex[:8]}", meta,
+                  Column("response_id", BigInteger, primary_key=True),
+                  *(Column(f"d{i}", String(100)) for i in range(len(exprs))),
+                  Column("w", Float, nullable=False, default=1.0),
+                  prefixes=["TEMPORARY"])
+    connection = session.connection()
+    table.create(connection)
+    try:
+        dims = [table.c[f"d{i}"] for i in range(len(exprs))]
+        session.execute(table.insert().from_select(
+            ["response_id", *(f"d{i}" for i in range(len(exprs))), "w"],
+            select(Response.id, *exprs, literal(1.0)).select_from(Response)
+            .outerjoin(Member, Member.id == Response.member_id).where(Response.campaign_id == survey.id)))
+        whens = [(and_(*(d.is_(None) if v is None else d == v for d, v in zip(dims, cell, strict=True))), w)
+                 for cell, w in weights.items()]
+        if whens:
+            session.execute(table.update().values(w=case(*whens, else_=1.0)))
+        per_value: dict[tuple[str, str | None, int | None], float] = {}
+        for qid, choice, number, w in session.execute(
+            select(Answer.question_id, Answer.choice, Answer.number, func.sum(table.c.w))
+            .join(table, table.c.response_id == Answer.response_id)
+            .where(Answer.campaign_id == survey.id)
+            .group_by(Answer.question_id, Answer.choice, Answer.number)
+        ):
+            per_value[(qid, choice, number)] = float(w or 0.0)
+        per_multi: dict[str, float] = {}
+        if multi:
+            chosen = (select(Answer.question_id, Answer.response_id)
+                      .where(Answer.campaign_id == survey.id, Answer.question_id.in_(list(multi)))
+                      .group_by(Answer.question_id, Answer.response_id).subquery())
+            for qid, w in session.execute(
+                select(chosen.c.question_id, func.sum(table.c.w))
+                .join(table, table.c.response_id == chosen.c.response_id)
+                .group_by(chosen.c.question_id)
+            ):
+                per_multi[qid] = float(w or 0.0)
+    finally:
+        table.drop(connection)
+    return per_value, per_multi
 
 
 def nonresponders_in(session: Session, campaign_id: str,

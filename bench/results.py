@@ -1,0 +1,213 @@
+"""Aggregation at scale: 100 000 members x 20 questions (2 000 000 answers), SQLite and PostgreSQL.
+
+    .venv/bin/python bench/results.py                 # both databases
+    .venv/bin/python bench/results.py --only sqlite
+
+Builds the schema with the migrations (so the indexes are the real ones),
+loads the data in bulk, then times `count_answers` + `summarise` (the results
+email's figures) and `build_report` (everything in the report, with segments
+and raking). PostgreSQL runs in a throwaway schema that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mailbot.campaigns import Question, QuestionType, Survey  # noqa: E402
+from mailbot.config import Settings, load_settings  # noqa: E402
+from mailbot.report.build import build_report  # noqa: E402
+from mailbot.report.population import Population  # noqa: E402
+from mailbot.results import count_answers, summarise  # noqa: E402
+from mailbot.store import Store  # noqa: E402
+
+PG_URL = os.environ.get("MAILBOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MEMBERS, QUESTIONS = 100_000, 20
+T0 = datetime(2024, 3, 1, 9, tzinfo=UTC)
+
+
+def survey() -> Survey:
+    qs = []
+    for i in range(QUESTIONS):
+        kind = (QuestionType.CHOICE, QuestionType.SCALE, QuestionType.MULTI, QuestionType.CHOICE)[i % 4]
+        if kind == QuestionType.SCALE:
+            qs.append(Question(f"q{i}", i + 1, f"Spørsmål {i + 1}", kind, min=1, max=5))
+        else:
+            qs.append(Question(f"q{i}", i + 1, f"Spørsmål {i + 1}", kind, ("A", "B", "C", "D", "E")))
+    return Survey("bench", "Benchmark", T0, T0.replace(month=4), tuple(qs))
+
+
+def rows(s: Survey) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple], list[tuple]]:  # type: ignore[type-arg]
+    """members, tags, outbox, responses, answers: every member invited and answered all 20 questions."""
+    rnd = random.Random(1)
+    members, tags, outbox, responses, answers = [], [], [], [], []
+    postcodes = ["1337", "1340", "1350", "1351", "1353", "1356", "1359", "1363", "1358", "1360"]
+    aid = 0
+    for m in range(1, MEMBERS + 1):
+        members.append((m, f"m{m}@example.no", 1930 + rnd.randrange(80), rnd.choice(postcodes), "active", T0, T0))
+        tags.append((m, rnd.choice(("kvinne", "mann"))))
+        outbox.append((m, "bench", "invitation", m, "sent", 1, T0, T0, T0))
+        if True:  # everyone answers: 100 000 x 20 questions, multi questions with two options each
+            responses.append((m, "bench", m, rnd.choice(("reply", "click")),
+                              rnd.choice(("invitation", "reminder-1", "reminder-2")), T0, T0))
+            for q in s.questions:
+                if q.type == QuestionType.SCALE:
+                    aid += 1
+                    answers.append((aid, m, "bench", q.id, None, rnd.randint(1, 5)))
+                elif q.type == QuestionType.MULTI:
+                    for o in rnd.sample(q.options, 2):
+                        aid += 1
+                        answers.append((aid, m, "bench", q.id, o, None))
+                else:
+                    aid += 1
+                    answers.append((aid, m, "bench", q.id, rnd.choice(q.options), None))
+    return members, tags, outbox, responses, answers
+
+
+INSERTS = {
+    "members": "INSERT INTO members (id, email, birth_year, postcode, status, joined_at, changed_at, language) "
+               "VALUES ({}, 'nb')",
+    "member_tags": "INSERT INTO member_tags (member_id, tag) VALUES ({})",
+    "outbox": "INSERT INTO outbox (id, campaign_id, step, member_id, status, attempts, not_before, created_at, "
+              "sent_at) VALUES ({})",
+    "responses": "INSERT INTO responses (id, campaign_id, member_id, source, after_step, first_at, updated_at) "
+                 "VALUES ({})",
+    "answers": "INSERT INTO answers (id, response_id, campaign_id, question_id, choice, number) VALUES ({})",
+}
+
+
+def load(store: Store, data: tuple[list[tuple], ...]) -> float:  # type: ignore[type-arg]
+    start = time.perf_counter()
+    raw = store.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if not store.is_postgres:
+            cur.execute("BEGIN")  # the store's connections autocommit; one transaction for the load
+        for (table, sql), values in zip(INSERTS.items(), data, strict=True):
+            if store.is_postgres:
+                cols = sql.split("(", 1)[1].split(")", 1)[0]
+                with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                    for v in values:
+                        copy.write_row((*v, "nb") if table == "members" else v)
+            else:
+                marks = ", ".join("?" * len(values[0]))
+                fixed = [tuple(x.replace(tzinfo=None) if isinstance(x, datetime) else x for x in v) for v in values]
+                cur.executemany(sql.format(marks), fixed)
+        raw.commit()
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+    return time.perf_counter() - start
+
+
+CONFIG = """
+[panel]
+organisation = "Bærum kommune"
+address = "innbyggerpanel@baerum.example.no"
+reply_domain = "svar.baerum.example.no"
+[districts]
+Sandvika = ["1300-1339", "1341", "1344"]
+Rykkinn = ["1340", "1346", "1348", "1349"]
+Lommedalen = ["1350"]
+"Kolsås" = ["1351", "1352"]
+"Bærums Verk" = ["1353", "1354"]
+Bekkestua = ["1356", "1357", "1362"]
+"Østerås" = ["1359", "1361"]
+"Høvik" = ["1363", "1365", "1366"]
+Stabekk = ["1358", "1368", "1369"]
+Fornebu = ["1360", "1364", "1367"]
+"""
+
+
+def bench_settings() -> Settings:
+    folder = Path(tempfile.mkdtemp(prefix="bench-config-"))
+    (folder / "config.toml").write_text(CONFIG, encoding="utf-8")
+    return load_settings(folder / "config.toml", load_env=False)
+
+
+def timed(fn, repeat: int = 5) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    fn()  # warm the cache: the figures are for a database in use, not a cold disk
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times)
+
+
+def run(name: str, store: Store, data: tuple[list[tuple], ...] | None, s: Survey) -> None:  # type: ignore[type-arg]
+    store.upgrade()
+    if data is not None:
+        took = load(store, data)
+        print(f"{name}: loaded {len(data[0]):,} members, {len(data[3]):,} responses, {len(data[4]):,} answers "
+              f"in {took:.1f} s")
+    settings = bench_settings()
+    population = Population(gender={"Kvinne": 51, "Mann": 49}, gender_tags={"kvinne": "Kvinne", "mann": "Mann"},
+                            age_band={"15-29": 20, "30-44": 25, "45-59": 25, "60-74": 18, "75+": 12})
+
+    def results() -> None:
+        with store.transaction() as session:
+            summarise(s, count_answers(session, s, MEMBERS), 5)
+
+    def report() -> None:
+        with store.transaction() as session:
+            build_report(session, s, settings, population)
+
+    med, best = timed(results)
+    print(f"{name}: count_answers + summarise  median {med:.3f} s  best {best:.3f} s")
+    med, best = timed(report, repeat=3)
+    print(f"{name}: build_report (segments, raking, weighted figures)  median {med:.3f} s  best {best:.3f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument("--keep", type=Path, help="SQLite file to keep (and reuse when it exists) between runs")
+    args = parser.parse_args()
+    s = survey()
+    data = rows(s)
+    if args.only in (None, "sqlite") and args.keep:
+        fresh = not args.keep.exists()
+        store = Store(f"sqlite:///{args.keep}")
+        try:
+            run("SQLite", store, data if fresh else None, s)
+        finally:
+            store.dispose()
+    elif args.only in (None, "sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store(f"sqlite:///{tmp}/bench.sqlite3")
+            try:
+                run("SQLite", store, data, s)
+            finally:
+                store.dispose()
+    if args.only in (None, "postgres"):
+        schema = "bench_" + uuid.uuid4().hex[:10]
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
+        try:
+            run("PostgreSQL", store, data, s)
+        finally:
+            store.dispose()
+            with admin.connect() as c:
+                c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
