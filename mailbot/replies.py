@@ -30,8 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot import membership
-from mailbot import forms
+from mailbot import forms, membership
 from mailbot.campaigns import Campaign, CampaignForm, Survey
 from mailbot.compose import formats
 from mailbot.config import Settings

@@ -28,6 +28,7 @@ from mailbot.sending import SendReport
 from mailbot.store import Store
 from mailbot.store import inbound as inbound_store
 from mailbot.store import members as member_store
+from mailbot.store import responses as response_store
 from mailbot.store.members import MemberRecord
 from mailbot.store.models import Inbound, Outbox
 from mailbot.tokens import Keys
@@ -96,6 +97,11 @@ class Panel:
             m = member_store.get_member(s, member_id)
         assert m is not None
         return m
+
+    def answers(self, address: str) -> dict[str, Any]:
+        member_id = self.member(address).id
+        with self.bot.store.transaction() as s:
+            return dict(response_store.answers_of(s, self.survey, member_id))
 
     def invite(self, when: datetime = OPENS) -> None:
         self.bot.tick(when, self.out)

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from mailbot.membership_models import Signup
 from mailbot.people import MemberStatus
 from mailbot.states import InboundState
-from mailbot.store import responses as response_store
 from tests.conftest import OSLO, oslo
 from tests.inbound.conftest import ASTRID, KARI, OLE, Panel, plain, reply
 
@@ -136,8 +135,7 @@ def test_stopp_inside_the_quoted_text_is_not_a_command(panel: Panel):
     row = panel.push(raw, LATER)
     assert row.kind == "reply" and row.status == InboundState.DONE
     assert panel.member(KARI).status == MemberStatus.ACTIVE
-    with panel.bot.store.transaction() as s:
-        assert response_store.answers_of(s, panel.survey, panel.member(KARI).id)["need"] == "Ja"
+    assert panel.answers(KARI)["need"] == "Ja"
 
 
 def test_a_command_word_inside_a_sentence_is_left_to_a_person(panel: Panel):
