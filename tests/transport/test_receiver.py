@@ -236,8 +236,6 @@ def test_the_same_message_by_smtp_and_by_imap_is_stored_once(store: Store, serve
     assert [r.via for r in stored(store)] == ["smtp"]
 
 
-@pytest.mark.xfail(strict=True, reason="store_raw digests the bytes as they arrived, trace headers included; "
-                                       "needs the trace-free digest proposed in docs/inbound.md")
 def test_the_same_message_with_different_trace_headers_is_stored_once(store: Store, serve: Serve) -> None:
     body = reply(1, to=PANEL)
     by_smtp = (b"Received: from mx1.example.com by svar.baerum.example.no; Fri, 2 Dec 2022 09:00:01 +0100\r\n"
