@@ -31,6 +31,10 @@ from mailbot.store.models import CampaignStep, Member, Outbox, Response
 # must arrive), never to an erased or undeliverable address; no quiet hours, no budget.
 __all__ = ["TRANSACTIONAL_PREFIXES", "is_transactional"]
 
+# Membership notices may name their own recipient in the payload ("to"): the address being
+# confirmed is not (yet) the member's address on file.
+ADDRESSED_PREFIX = "notice-membership-"
+
 # pg_advisory_xact_lock key that serialises claims while rate limits are counted.
 _RATE_LOCK = 0x6D61_696C_0001
 
@@ -216,13 +220,21 @@ def claim(session: Session, now: datetime, limit: int, *, transactional_only: bo
     sending: list[int] = []
     skipped: list[dict[str, Any]] = []
     for oid, cid, step, attempts, payload, mid, email, name, lang, status, paused_until in session.execute(query):
-        why = _why_not(step, mid, email, status, paused_until, now)
+        data = json.loads(payload) if payload else {}
+        to = data.get("to") if step.startswith(ADDRESSED_PREFIX) else None
+        if isinstance(to, dict) and to.get("email"):
+            # A sign-up confirmation (no member yet) or a change of address (sent to the new one).
+            why = None if mid is None or status != MemberStatus.ERASED else "member erased"
+            recipient = Recipient(mid or 0, str(to["email"]), to.get("name") or name, to.get("language") or lang
+                                  or "nb")
+        else:
+            why = _why_not(step, mid, email, status, paused_until, now)
+            recipient = Recipient(mid, email or "", name, lang)
         if why:
             skipped.append({"oid": oid, "why": why})
             continue
         sending.append(oid)
-        claimed.append(Claimed(oid, cid, step, attempts, json.loads(payload) if payload else {},
-                               Recipient(mid, email or "", name, lang)))
+        claimed.append(Claimed(oid, cid, step, attempts, data, recipient))
     assert OutboxState.QUEUED.can_move(OutboxState.SENDING) and OutboxState.DEFERRED.can_move(OutboxState.SENDING)
     if sending:
         session.execute(update(Outbox).where(Outbox.id.in_(sending))
