@@ -108,12 +108,20 @@ class Bot:
             report.sent.add(self.send_due(transport, now, stopping=stopping))
         _add_inbound(report.inbound, more)
         self.forget_old_raw(now)
+        self.purge_expired_signups(now)
         return report
 
     def forget_old_raw(self, now: datetime) -> int:
         with self.store.transaction() as s:
             return inbound_store.forget_raw_before(
                 s, now - timedelta(days=self.settings.config.privacy.raw_retention_days))
+
+    def purge_expired_signups(self, now: datetime) -> int:
+        """Unconfirmed sign-ups are personal data too: gone once their link has expired."""
+        from mailbot import membership
+
+        with self.store.transaction() as s:
+            return membership.purge_expired(s, now)
 
     def results_of(self, survey: Survey) -> Results:
         with self.store.transaction() as s:
