@@ -33,7 +33,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -196,6 +196,7 @@ class Daemon:
         self._stopped = asyncio.Event()
         self._tick_future: asyncio.Future[TickReport | None] | None = None
         self._servers: list[asyncio.AbstractServer] = []
+        self._stoppers: list[Callable[[], None]] = []  # run after the servers have closed
         self._web: _Uvicorn | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.http_port: int | None = None
@@ -258,6 +259,9 @@ class Daemon:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 5)
         self._servers.clear()
+        for stop in self._stoppers:
+            await asyncio.to_thread(stop)
+        self._stoppers.clear()
         log.info("daemon stopped ticks=%s", self.state.ticks)
 
     # ------------------------------------------------------------ ticks
@@ -331,18 +335,26 @@ class Daemon:
         from aiosmtpd.smtp import SMTP
 
         from mailbot.transport.receiver import (
+            GroupCommit,
             InboundHandler,
             PanelLMTP,
             PanelSMTP,
             ReceiverSettings,
-            keeper,
         )
 
         panel = self.bot.settings.panel
         settings = ReceiverSettings(domains=(panel.reply_domain,), local_part=panel.local_part,
                                     protocol="lmtp" if where.protocol == "lmtp" else "smtp",
                                     host=where.host, port=where.port, socket_path=where.socket_path)
-        handler = InboundHandler(self._count_received(keeper(self.bot.store, via=where.protocol)), settings)
+        store = GroupCommit(self.bot.store, via=where.protocol).start()
+        self._stoppers.append(store.stop)
+
+        async def keep(raw: bytes, mail_from: str, rcpt_tos: Sequence[str]) -> int | None:
+            new_id = await store(raw, mail_from, rcpt_tos)
+            self.metrics.received.inc()
+            return new_id
+
+        handler = InboundHandler(keep, settings)
         cls = PanelLMTP if where.protocol == "lmtp" else PanelSMTP
 
         def receiver() -> SMTP:
