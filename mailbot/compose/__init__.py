@@ -254,7 +254,7 @@ def _receipt_part(survey: Survey, recorded: Mapping[str, AnswerValue], missing: 
     recorded_view = [{**brief(q), "answer": _answer_text(q, recorded[q.id])}
                      for q in survey.questions if q.id in recorded]
     missing_qs = [q for q in survey.questions if q.id in set(missing)]
-    unsure_view = [{**brief(q), "said": headers.one_line(str(unsure[q.id]), 200)}
+    unsure_view = [{**brief(q), "reason": headers.one_line(str(unsure[q.id]), 200)}
                    for q in survey.questions if q.id in unsure]
     open_qs = [q for q in survey.questions if q.id in set(missing) or q.id in unsure]
     return {
