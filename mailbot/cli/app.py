@@ -21,7 +21,11 @@ app = typer.Typer(
         "  mailbot demo                      run a whole survey on a simulated clock\n\n"
         "  mailbot validate                  check config.toml, schedules/ and templates\n\n"
         "  mailbot members import panel.csv  add residents\n\n"
+        "  mailbot preview ombruk-2022 invitation --lang nn --open   see an email as a resident will\n\n"
+        "  mailbot send-test ombruk-2022 invitation --to me@example.no   send it to yourself, marked [TEST]\n\n"
+        "  mailbot templates check           render every email in nb, nn and en\n\n"
         "  mailbot tick                      do everything that is due now, once\n\n"
+        "  mailbot run                       the daemon: ticks, mail servers, web pages, /healthz\n\n"
         "Exit codes: 0 done, 1 failed at run time, 2 bad input (nothing changed)."
     ),
     no_args_is_help=True,
