@@ -320,6 +320,8 @@ def _command(act: _Answering, member_id: int, reading: Reading) -> tuple[Inbound
         return InboundState.DONE, f"command {command} from a former member: {joined.outcome.value}"
     if command == "join" and act.sender and act.sender.lower() != record.email.lower():
         # A forwarded invitation answered by someone else: the sender asks for themselves.
+        if act.quiet:
+            return InboundState.NEEDS_HUMAN, f"command join from {act.sender[:200]}, not answered ({act.quiet})"
         joined = membership.request_join(s, settings, act.keys, act.sender, now, via="email")
         return InboundState.DONE, f"command join from {act.sender[:200]}, not the member: {joined.outcome.value}"
     if command == "join":

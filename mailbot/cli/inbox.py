@@ -28,8 +28,7 @@ from sqlalchemy import select
 from mailbot import membership
 from mailbot.campaigns import Survey
 from mailbot.cli.app import EXIT_BAD_INPUT, app
-from mailbot.cli.staff import ConfigOption, load_or_exit
-from mailbot.config import ConfigError, Settings, load_campaigns
+from mailbot.config import ConfigError, Settings, load_campaigns, load_settings
 from mailbot.people import MemberStatus
 from mailbot.reading import read_message
 from mailbot.reading.answers import parse_answers
@@ -50,6 +49,7 @@ app.add_typer(inbox_app, name="inbox")
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
 
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The panel's config.toml.")]
 IdArgument = Annotated[int, typer.Argument(help="The message id shown by `mailbot inbox`.", show_default=False)]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who is acting (default: your login name).")]
 
@@ -66,6 +66,15 @@ class QueuedMessage:
     campaign: str | None
     reason: str | None
     text: str
+
+
+def load_or_exit(config: Path) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        for p in exc.problems:
+            err.print(str(p), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _store(settings: Settings) -> Store:

@@ -115,6 +115,20 @@ def test_bli_med_from_someone_not_on_the_panel_asks_them_to_confirm(panel: Panel
         assert s.scalars(select(Signup.email)).all() == ["nabo@example.no"]
 
 
+def test_the_confirmation_link_goes_to_the_address_that_asked_to_join(panel: Panel):
+    from mailbot.store import outbox as outbox_store
+
+    if not hasattr(outbox_store, "ADDRESSED_PREFIX"):
+        pytest.skip("the outbox cannot yet send to an address that is not a member's")
+    stranger = reply(panel.invitation(KARI), "nabo@example.no", "BLI MED", quote=False, thread=False,
+                     to_address="innbyggerpanel@baerum.example.no")
+    panel.push(stranger, LATER)
+    panel.send(oslo(2022, 12, 2, 11))
+    (confirm,) = panel.out.to("nabo@example.no")
+    assert "/bli-med/bekreft/" in plain(confirm)
+    assert confirm["Auto-Submitted"] == "auto-replied"
+
+
 def test_bli_med_in_answer_to_a_forwarded_invitation_signs_up_the_sender_not_the_member(panel: Panel):
     row = panel.push(reply(panel.invitation(KARI), "nabo@example.no", "BLI MED"), LATER)
     assert row.status == InboundState.DONE
