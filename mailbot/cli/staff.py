@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.table import Table
 
 from mailbot.cli.app import EXIT_BAD_INPUT, EXIT_FAILED, app
 from mailbot.config import ConfigError, MissingSecret, Settings, load_campaigns, load_settings
+
+if TYPE_CHECKING:
+    from mailbot.bot import Bot
 
 console = Console()
 err = Console(stderr=True)
@@ -54,7 +57,7 @@ def parse_now(value: str | None, settings: Settings) -> datetime:
     return dt.replace(tzinfo=settings.panel.zone) if dt.tzinfo is None else dt
 
 
-def make_bot(settings: Settings):  # type: ignore[no-untyped-def]
+def make_bot(settings: Settings) -> Bot:
     from mailbot.bot import Bot
 
     try:
@@ -125,16 +128,16 @@ def plan(config: ConfigOption = Path("config.toml"), now: NowOption = None,
     rows = timeline(campaigns, done, moment)
     zone = settings.panel.zone
     if as_json:
-        for p in rows:
-            print(json.dumps({"campaign": p.campaign.id, "step": p.step, "at": p.at.astimezone(zone).isoformat(),
-                              "sends": p.sends}))
+        for row in rows:
+            print(json.dumps({"campaign": row.campaign.id, "step": row.step,
+                              "at": row.at.astimezone(zone).isoformat(), "sends": row.sends}))
         return
     table = Table(title="Coming up")
     for col in ("when (local time)", "campaign", "step", "sends email"):
         table.add_column(col)
-    for p in rows:
-        table.add_row(p.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), p.campaign.id, p.step,
-                      "yes" if p.sends else "no")
+    for row in rows:
+        table.add_row(row.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), row.campaign.id, row.step,
+                      "yes" if row.sends else "no")
     console.print(table)
 
 
