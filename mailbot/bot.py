@@ -30,6 +30,7 @@ from mailbot.store import inbound as inbound_store
 from mailbot.store import outbox as outbox_store
 from mailbot.store.models import Outbox
 from mailbot.tokens import Keys
+from mailbot.transport.imap import ImapSettings, poll_once
 from mailbot.transport.local import LocalPostOffice, PostOfficeHandler, port_is_listening
 from mailbot.transport.smtp import SmtpSender, SmtpSettings
 
@@ -99,6 +100,8 @@ class Bot:
              stopping: Callable[[], bool] | None = None) -> TickReport:
         """One round of everything due. With `stopping`, sending ends early once it returns True."""
         report = TickReport()
+        if not stopping:  # the daemon reads the mailbox continuously in its own thread
+            self.poll_mailbox(now)
         report.inbound = self.read_inbound(now)
         report.steps = self.carry_out_due(now)
         report.sent = self.send_due(transport, now, stopping=stopping)
@@ -122,6 +125,25 @@ class Bot:
 
         with self.store.transaction() as s:
             return membership.purge_expired(s, now)
+
+    def imap_settings(self) -> ImapSettings | None:
+        """The mailbox to read replies from, when `[inbound] kind = "imap"`."""
+        inbound = self.settings.config.inbound
+        if inbound.kind != "imap":
+            return None
+        i = inbound.imap
+        return ImapSettings(
+            host=i.host, port=i.port, security=i.security, username=i.username,
+            password="" if i.oauth2_token_command else os.environ.get("MAILBOT_IMAP_PASSWORD", ""),
+            oauth2_token_command=i.oauth2_token_command, folder=i.folder,
+            processed_folder=i.processed_folder or None, batch=i.batch, idle=i.idle,
+            state_path=str(self.settings.path(i.state_file)),
+        )
+
+    def poll_mailbox(self, now: datetime) -> int:
+        """Fetch new replies from the IMAP mailbox, if one is configured; stored before anything reads them."""
+        imap = self.imap_settings()
+        return poll_once(self.store, imap, now) if imap is not None else 0
 
     def results_of(self, survey: Survey) -> Results:
         with self.store.transaction() as s:

@@ -239,27 +239,38 @@ class RepliesSection(_Strict):
     max_auto_answers_per_day: int = Field(default=3, ge=0)
 
 
-class PathsSection(_Strict):
-    schedules: str = "schedules"
-    templates: str = "templates"
-    data: str = "var"
-
-
-class PrivacySection(_Strict):
-    min_group_size: int = Field(default=5, ge=1)
-    raw_retention_days: int = Field(default=90, ge=1)
-
-
-class RepliesSection(_Strict):
-    max_auto_answers_per_day: int = Field(default=3, ge=0)
-
-
 class BouncesSection(_Strict):
     """When an address counts as undeliverable: a few hard bounces, or many soft ones close together."""
 
     hard_before_undeliverable: int = Field(default=1, ge=1)  # "user unknown", 5.x.x
     soft_before_undeliverable: int = Field(default=5, ge=1)  # "mailbox full", 4.x.x, unclear reports
     soft_window_days: int = Field(default=14, ge=1)  # both counts look this many days back
+
+
+class ImapSection(_Strict):
+    """A mailbox the bot reads replies from (the password comes from MAILBOT_IMAP_PASSWORD)."""
+
+    host: str = ""
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str = ""
+    oauth2_token_command: str = ""  # prints an access token (Microsoft 365, Google): XOAUTH2 instead of a password
+    folder: str = "INBOX"
+    processed_folder: str = ""  # move handled mail here; "" = leave it, flagged as seen
+    batch: int = Field(default=50, ge=1)
+    idle: bool = True
+    state_file: str = "var/imap-state.json"  # UIDVALIDITY and the last UID read
+
+
+class InboundSection(_Strict):
+    """How replies reach the bot when `transport.kind` is not "local" (which receives them itself)."""
+
+    kind: Literal["none", "imap", "lmtp", "smtp"] = "none"
+    host: str = "127.0.0.1"  # lmtp/smtp: where the bot listens for the MTA
+    port: int = Field(default=8024, ge=1, le=65535)
+    socket: str = ""  # lmtp: a Unix socket path instead of host/port
+    max_size: int = Field(default=25 * 1024 * 1024, ge=1024)
+    imap: ImapSection = ImapSection()
 
 
 class Config(_Strict):
@@ -272,6 +283,7 @@ class Config(_Strict):
     privacy: PrivacySection = PrivacySection()
     replies: RepliesSection = RepliesSection()
     bounces: BouncesSection = BouncesSection()
+    inbound: InboundSection = InboundSection()
     districts: dict[str, list[str]] = Field(default_factory=dict)  # district -> postcodes or ranges
 
 

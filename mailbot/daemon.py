@@ -328,8 +328,35 @@ class Daemon:
                 return SMTP(handler, data_size_limit=handler.max_size + 1024, decode_data=False, hostname=fqdn)
 
             self._servers.append(await self._serve(loop, post_office, t.host, t.port, None, "local post office"))
-        if self.options.inbound is not None:
-            self._servers.append(await self._start_receiver(loop, self.options.inbound, fqdn))
+        inbound = self.options.inbound or self._configured_receiver()
+        if inbound is not None:
+            self._servers.append(await self._start_receiver(loop, inbound, fqdn))
+        self._start_imap()
+
+    def _configured_receiver(self) -> Listen | None:
+        c = self.bot.settings.config.inbound
+        if c.kind not in ("lmtp", "smtp"):
+            return None
+        return Listen(c.kind, c.host, c.port, c.socket or None)
+
+    def _start_imap(self) -> None:
+        """The IMAP poller runs in a thread of its own (IDLE blocks); stopped with the daemon."""
+        imap = self.bot.imap_settings()
+        if imap is None:
+            return
+        from mailbot.transport.imap import run_forever
+
+        stop = threading.Event()
+        thread = threading.Thread(target=run_forever, args=(self.bot.store, imap, stop), name="imap",
+                                  daemon=True)
+        thread.start()
+
+        def stop_imap() -> None:
+            stop.set()
+            thread.join(timeout=30)
+
+        self._stoppers.append(stop_imap)
+        log.info("reading mailbox what=imap host=%s folder=%s", imap.host, imap.folder)
 
     async def _start_receiver(self, loop: asyncio.AbstractEventLoop, where: Listen, fqdn: str) -> asyncio.Server:
         from aiosmtpd.smtp import SMTP

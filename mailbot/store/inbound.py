@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -56,8 +56,9 @@ def _insert_statement(dialect: str) -> Any:
     """Built once per dialect on the Core table: the ORM-enabled insert cost ~2 ms a message."""
     if dialect not in _INSERTS:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        _INSERTS[dialect] = (insert(Inbound.__table__).on_conflict_do_nothing(index_elements=["digest"])
-                             .returning(Inbound.__table__.c.id))
+        table = cast(Table, Inbound.__table__)
+        _INSERTS[dialect] = (insert(table).on_conflict_do_nothing(index_elements=["digest"])
+                             .returning(table.c.id))
     return _INSERTS[dialect]
 
 
@@ -100,7 +101,7 @@ def needing_a_human(session: Session) -> list[Inbound]:
 
 def forget_raw_before(session: Session, cutoff: datetime) -> int:
     """Retention: drop the raw bytes of processed messages older than `cutoff`."""
-    result = session.execute(
+    result = session.connection().execute(
         update(Inbound).where(Inbound.received_at < cutoff, Inbound.raw.is_not(None),
                               Inbound.status != InboundState.NEW.value).values(raw=None)
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from typing import cast
+
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from mailbot.campaigns import AnswerValue, QuestionType, Survey
@@ -46,7 +48,7 @@ def record(session: Session, survey: Survey, member_id: int, answers: Mapping[st
         else:
             rows.append({**base, "choice": None, "number": None, "text": str(value)})
     if rows:
-        session.execute(Answer.__table__.insert(), rows)
+        session.execute(cast(Table, Answer.__table__).insert(), rows)
     return response.id
 
 
