@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-
 from typing import cast
 
 from sqlalchemy import Table, delete, select
