@@ -48,6 +48,9 @@ from mailbot.tokens import BadToken, Keys, token_from_address
 
 log = logging.getLogger("mailbot.replies")
 
+# `mailbot send-test` signs its reply address with this outbox id: no row has it.
+TEST_OUTBOX_ID = 0
+
 HEADER_BYTES = 256 * 1024  # enough for any real header block, even 10 000 recipients
 MAX_ADDRESSES = 50  # of our own domain, tried for a token; more is not a reply from a person
 PANEL = "panel"  # campaign id of answers that belong to no campaign (commands)
@@ -68,7 +71,7 @@ class Match:
     campaign_id: str | None
     outbox_id: int | None
     step: str | None
-    how: str  # token | thread | sender | none
+    how: str  # token | thread | sender | test | none
     bad_token: bool = False  # an address of ours carried a token we did not sign
 
 
@@ -212,7 +215,18 @@ def _read_one(settings: Settings, s: Session, keys: Keys, campaigns: dict[str, C
         settle(InboundState.NEEDS_HUMAN, f"{from_list}: nothing recorded, nothing sent")
         return
     member_id = match.member_id
+    if match.how == "test":
+        settle(InboundState.IGNORED, "a reply to a test email (mailbot send-test): nothing recorded", None)
+        return
     if member_id is None:
+        if match.how == "none" and not match.bad_token and sender and reading.kind == "reply" and not act.quiet:
+            # Anyone may join by writing to the panel address, with any text; the confirmation
+            # link makes it their choice. What they wrote stays for a person to read.
+            report.commands += 1
+            joined = membership.request_join(s, settings, keys, sender, now, via="email")
+            settle(InboundState.NEEDS_HUMAN, f"a non-member wrote to the panel: join {joined.outcome.value}; "
+                   "the text may need an answer", None)
+            return
         if reading.kind == "command" and reading.command == "join" and sender:
             report.commands += 1
             if act.quiet:
@@ -559,6 +573,8 @@ def _match(settings: Settings, s: Session, keys: Keys, headers: Message, recipie
         except BadToken:
             bad_token = True
             continue
+        if outbox_id == TEST_OUTBOX_ID:  # a reply to `mailbot send-test`: nobody's answer
+            return Match(None, None, None, None, "test", bad_token)
         row = s.get(Outbox, outbox_id)
         if row is not None:
             return Match(row.member_id, row.campaign_id, row.id, row.step, "token")
