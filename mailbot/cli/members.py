@@ -7,6 +7,7 @@ one transaction. Existing members (same address) are updated, never doubled.
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mailbot import membership
 from mailbot.cli.app import EXIT_BAD_INPUT, members_app
 from mailbot.cli.validate import ConfigOption, print_problems, shown
 from mailbot.config import ConfigError, Settings, load_settings
@@ -98,6 +100,9 @@ def import_members(
                 a, u = member_store.upsert_members(session, chunk, now, default_language=panel.language)
                 added, updated = added + a, updated + u
                 progress.advance(task, len(chunk))
+            # Staff actions on personal data are audited, apart from the data (no addresses here).
+            membership.audit(session, getpass.getuser(), "import", None, now,
+                             f"{file.name}: {added} added, {updated} updated")
     finally:
         store.dispose()
     unchanged = len(roster.rows) - added - updated
@@ -127,7 +132,7 @@ def list_members(
     store = _store(settings)
     console = Console()
     table = Table(title="Members")
-    for column in ("id", "email", "name", "language", "status", "tags"):
+    for column in ("id", "email", "name", "language", "status", "why", "tags"):
         table.add_column(column, no_wrap=column in ("id", "email", "status"))
     first = True
     if as_json:
@@ -148,6 +153,7 @@ def list_members(
                         "name": m.name,
                         "language": m.language,
                         "status": m.status.value,
+                        "status_reason": m.status_reason,
                         "tags": list(m.tags),
                     }
                     print(("" if first else ",") + "\n" + json.dumps(row, ensure_ascii=False), end="")
@@ -159,6 +165,7 @@ def list_members(
                         m.name or "",
                         m.language,
                         m.status.value,
+                        m.status_reason or "",
                         ", ".join(m.tags),
                     )
     finally:
