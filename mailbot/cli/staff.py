@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -30,11 +29,10 @@ NowOption = Annotated[
 
 
 def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    """One line per event, addresses masked at INFO (mailbot.logs); quiet unless --verbose."""
+    from mailbot.logs import setup
+
+    setup(verbose, level=None if verbose else logging.WARNING)
 
 
 def load_or_exit(config: Path) -> Settings:
@@ -125,19 +123,26 @@ def plan(config: ConfigOption = Path("config.toml"), now: NowOption = None,
     with store.transaction() as s:
         done = outbox_store.done_steps(s)
     moment = parse_now(now, settings)
-    rows = timeline(campaigns, done, moment)
+    from mailbot.campaign_steps import recipient_counts
+
+    with store.transaction() as s:
+        sizes = recipient_counts(settings, s, campaigns, moment)  # as if each step were due now
+    rows = timeline(campaigns, done, moment, sizes)
     zone = settings.panel.zone
     if as_json:
         for row in rows:
             print(json.dumps({"campaign": row.campaign.id, "step": row.step,
-                              "at": row.at.astimezone(zone).isoformat(), "sends": row.sends}))
+                              "at": row.at.astimezone(zone).isoformat(), "sends": row.sends, "to": row.to,
+                              "recipients": row.recipients if row.sends else 0, "waits_for": row.waits_for}))
         return
     table = Table(title="Coming up")
-    for col in ("when (local time)", "campaign", "step", "sends email"):
-        table.add_column(col)
+    for col in ("when (local time)", "campaign", "step", "to whom", "how many"):
+        table.add_column(col, justify="right" if col == "how many" else "left")
     for row in rows:
+        how_many = "-" if not row.sends else "?" if row.recipients is None else str(row.recipients)
+        to = row.to if row.sends else "(no email)"
         table.add_row(row.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), row.campaign.id, row.step,
-                      "yes" if row.sends else "no")
+                      to + (f", after {row.waits_for}" if row.waits_for else ""), how_many)
     console.print(table)
 
 
@@ -145,15 +150,27 @@ def plan(config: ConfigOption = Path("config.toml"), now: NowOption = None,
 def demo(members: Annotated[int, typer.Option(help="How many synthetic residents.")] = 600,
          seed: Annotated[int, typer.Option(help="Same seed, same output.")] = 1,
          directory: Annotated[Path, typer.Option("--dir", help="Where the demo keeps its files.")] = Path("demo-out"),
-         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    """Run one real survey end to end on a simulated clock, on the embedded default (SQLite, local SMTP)."""
+         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+         scenario: Annotated[str, typer.Option(help="survey, course (Hverdagsglede pilot) or workshop "
+                                               "(committee and «Min side» user test).")] = "survey") -> None:
+    """Run one real survey (or course, or recruitment) end to end on a simulated clock, on the embedded default."""
     from mailbot.demo import run_demo
+    from mailbot.demo.scenarios import SCENARIOS, run_scenario
 
     setup_logging(verbose)
     if members < 1:
         err.print("--members must be at least 1", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
+    if scenario not in SCENARIOS:
+        err.print(f"--scenario {scenario!r} is not one of {', '.join(SCENARIOS)}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
     directory.mkdir(parents=True, exist_ok=True)
+    if scenario != "survey":
+        said = run_scenario(scenario, members, seed, directory,
+                            say=lambda s: console.print(s, markup=False, highlight=False))
+        for line in said.lines:
+            console.print(line, markup=False, highlight=False)
+        return
     report = run_demo(members, seed, directory, say=lambda s: console.print(s, markup=False, highlight=False))
     s = report.survey
     console.print(f"\nSurvey: {s.title} ({s.id})", markup=False)
