@@ -394,8 +394,19 @@ class SampleValue(str):
         return SampleValue(attr)
 
 
+def _from_iso(value: object) -> object:
+    """Outbox payloads are JSON: a date arrives as "2023-03-01" or "2023-03-01T00:00:00+01:00"."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
 @pass_context
 def _date_filter(ctx: Context, value: object) -> str:
+    value = _from_iso(value)
     if isinstance(value, date):
         return formats.date_text(value, ctx.get("lang", "nb"), ctx.get("timezone", "Europe/Oslo"))
     return "" if value is None else str(value)
@@ -403,6 +414,7 @@ def _date_filter(ctx: Context, value: object) -> str:
 
 @pass_context
 def _datetime_filter(ctx: Context, value: object) -> str:
+    value = _from_iso(value)
     if isinstance(value, datetime):
         return formats.datetime_text(value, ctx.get("lang", "nb"), ctx.get("timezone", "Europe/Oslo"))
     return "" if value is None else str(value)
