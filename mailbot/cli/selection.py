@@ -7,7 +7,7 @@ next tick) will seat; nobody is told anything until then.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,7 +16,10 @@ from rich.table import Table
 from mailbot.campaigns import Recruitment
 from mailbot.cli.app import EXIT_BAD_INPUT, app
 from mailbot.cli.staff import load_or_exit, parse_now
-from mailbot.config import ConfigError, load_campaigns
+from mailbot.config import ConfigError, Settings, load_campaigns
+
+if TYPE_CHECKING:
+    from mailbot.store import Store
 
 selection_app = typer.Typer(help="The draw of a recruitment (lottery, stratified): show it, approve it.")
 app.add_typer(selection_app, name="selection")
@@ -26,8 +29,8 @@ err = Console(stderr=True)
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The panel's config.toml.")]
 
 
-def _recruitment(config: Path, campaign_id: str):  # type: ignore[no-untyped-def]
-    from mailbot.store import Store
+def _recruitment(config: Path, campaign_id: str) -> tuple[Settings, Recruitment, Store]:
+    from mailbot.store import Store  # noqa: F811 - imported when needed: the CLI starts fast
 
     settings = load_or_exit(config)
     try:

@@ -167,9 +167,9 @@ def demo(members: Annotated[int, typer.Option(help="How many synthetic residents
     directory.mkdir(parents=True, exist_ok=True)
     if scenario != "survey":
         said = run_scenario(scenario, members, seed, directory,
-                            say=lambda s: console.print(s, markup=False, highlight=False))
+                            say=lambda s: console.print(s, markup=False, highlight=False, soft_wrap=True))
         for line in said.lines:
-            console.print(line, markup=False, highlight=False)
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
         return
     report = run_demo(members, seed, directory, say=lambda s: console.print(s, markup=False, highlight=False))
     s = report.survey

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mailbot.campaigns import Audience, Campaign
+from mailbot.campaigns import Audience, Campaign, CampaignForm
 from mailbot.cli.app import EXIT_BAD_INPUT, app
 from mailbot.config import ConfigError, Settings, load_campaigns, load_settings
 
@@ -100,7 +100,9 @@ def summary_table(campaigns: Iterable[Campaign], settings: Settings) -> Table:
     table.add_column("opens", no_wrap=True)
     table.add_column("closes", no_wrap=True)
     table.add_column("audience")
-    for c in sorted(campaigns, key=lambda c: c.opens):
+    # Forms derived from a course or recruitment (`<id>.svar`, one per lesson) are not staff's files.
+    written = [c for c in campaigns if not isinstance(c, CampaignForm)]
+    for c in sorted(written, key=lambda c: c.opens):
         table.add_row(
             c.id,
             c.kind,
@@ -143,7 +145,8 @@ def validate(config: ConfigOption = Path("config.toml")) -> None:
     console.print(summary_table(campaigns, settings))
     where = shown(settings.schedules_dir)
     console.print(
-        f"{shown(config)}: OK, {len(campaigns)} campaign(s) in {where}, {note}.",
+        f"{shown(config)}: OK, {sum(not isinstance(c, CampaignForm) for c in campaigns)} campaign(s) in {where}, "
+        f"{note}.",
         markup=False,
         highlight=False,
         soft_wrap=True,

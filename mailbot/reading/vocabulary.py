@@ -186,6 +186,9 @@ EQUIVALENTS: tuple[frozenset[str], ...] = tuple(
         ("månedlig", "månadleg", "monthly"),
         ("annet", "anna", "other"),
         ("ingen", "none"),
+        # The course words (mailbot.forms), as English readers of a Norwegian course write them.
+        ("hopp over neste", "hopp over", "skip next", "skip the next one", "skip next lesson"),
+        ("slutt", "avslutt", "leave", "leave the course", "quit"),
     )
 )
 
