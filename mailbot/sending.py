@@ -7,8 +7,8 @@ slow server never holds database locks, and a crash leaves rows in "sending"
 for the sweeper rather than losing them. What a crash can duplicate is what
 was delivered but not yet recorded: at most `record_every` + 1 per sender.
 
-Composing (templates, tokens, DKIM) runs one message ahead of the network in
-a helper thread, so the CPU work overlaps the wait for the server's replies.
+Composing (templates, tokens, DKIM) can run ahead of the network in a helper
+thread (`compose_ahead`); it is off by default, see docs/performance.md.
 
 Outcomes: 250 -> sent; 4xx or a dropped connection -> deferred with
 exponential backoff and jitter (failed after `max_attempts`); 5xx -> failed,
@@ -93,6 +93,9 @@ class SendOptions:
     record_every: int = 50  # outcomes per recording transaction (and at least every `record_interval` s)
     record_interval: float = 0.5
     signer: DkimSigner | None = None
+    # Compose in a helper thread this many messages ahead. Off by default: measured, the GIL hand-over
+    # (5 ms switch interval) costs more than the overlap gains on a loopback relay (docs/performance.md).
+    compose_ahead: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings, signer: DkimSigner | None = None) -> SendOptions:
@@ -249,7 +252,7 @@ def _prepare(composer: Composer, signer: DkimSigner | None, row: outbox_store.Cl
 def _ahead(items: list[outbox_store.Claimed], make: Callable[[outbox_store.Claimed], _Prepared],
            depth: int = 8) -> Iterator[_Prepared]:
     """`make` each item in a helper thread, up to `depth` ahead of the consumer."""
-    if len(items) <= 1:
+    if len(items) <= 1 or depth <= 0:
         yield from (make(i) for i in items)
         return
     q: queue.Queue[_Prepared | None] = queue.Queue(depth)
@@ -293,7 +296,7 @@ def _send_batch(store: Store, composer: Composer, transport: Transport, claimed:
         last_record = time.monotonic()
 
     try:
-        for p in _ahead(claimed, lambda row: _prepare(composer, opts.signer, row, clock())):
+        for p in _ahead(claimed, lambda row: _prepare(composer, opts.signer, row, clock()), opts.compose_ahead):
             row = p.row
             assert row.recipient is not None
             now = clock()

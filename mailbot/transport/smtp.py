@@ -41,6 +41,9 @@ class SmtpSettings:
     cafile: str | None = None  # trust this CA too (a municipality's own relay, tests)
 
 
+SendErrorKind = TemporarySendError | PermanentSendError
+
+
 class SmtpSender:
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
@@ -147,6 +150,8 @@ def _text(code: int, text: bytes | str) -> str:
     return f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
 
 
-def _error(code: int, text: bytes | str) -> TemporarySendError | PermanentSendError:
+def _error(code: int, text: bytes | str) -> SendErrorKind:
     msg = _text(code, text)
+    if code == 421:  # "service not available, closing channel": the relay, not this recipient
+        return RelayUnavailable(msg)
     return PermanentSendError(msg) if 500 <= code < 600 else TemporarySendError(msg)
