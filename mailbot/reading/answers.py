@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
 
 from mailbot.campaigns import AnswerValue, Question, QuestionType, Survey
 from mailbot.reading.values import Value, read_value
@@ -40,22 +39,48 @@ class _Piece:
     tentative: bool = False  # from a loose layout: dropped if a firmer piece disagrees
 
 
+class _Reading:
+    """One text read against one survey: questions by number, and each (question, text) read once.
+
+    Splitting a line like "1 A 2 B,C 3 4 4 Sandvika" tries many cuts, and most of them
+    ask for the same values again; reading them once keeps a long line cheap.
+    """
+
+    def __init__(self, survey: Survey):
+        self.questions = survey.questions
+        self._by_number: dict[int, Question] = {}
+        for question in survey.questions:
+            self._by_number.setdefault(question.number, question)
+        self._values: dict[tuple[int, str], Value] = {}
+
+    def question_by_number(self, number: int) -> Question | None:
+        return self._by_number.get(number)
+
+    def read(self, text: str, question: Question) -> Value:
+        key = (id(question), text)
+        value = self._values.get(key)
+        if value is None:
+            value = self._values[key] = read_value(text, question)
+        return value
+
+
 def parse_answers(text: str, survey: Survey, original: str = "") -> ParsedAnswers:
     """Read `text` (lines starting with ">" are quoted context) as answers to `survey`.
 
     `original` is the unprefixed original the client appended; it is read only when the
     typed text holds no answers, for residents who type under each question in it.
     """
+    reading = _Reading(survey)
     lines = [line[:MAX_LINE_CHARS] for line in text.splitlines()[:MAX_LINES]]
-    pieces = _pieces(lines, survey)
+    pieces = _pieces(lines, reading)
     if not any(p.value.ok for p in pieces) and original:
-        typed_inside = _typed_into_original(original, survey)
+        typed_inside = _typed_into_original(original, reading)
         if any(p.value.ok and p.question.type is not QuestionType.TEXT for p in typed_inside):
             pieces = typed_inside
-    return _decide(pieces, survey)
+    return _decide(pieces, reading)
 
 
-def _pieces(lines: list[str], survey: Survey) -> list[_Piece]:
+def _pieces(lines: list[str], survey: _Reading) -> list[_Piece]:
     pieces: list[_Piece] = []
     free: list[tuple[int, str]] = []  # unquoted lines tied to no question, with their index
     anchor: Question | None = None
@@ -65,10 +90,23 @@ def _pieces(lines: list[str], survey: Survey) -> list[_Piece]:
         nonlocal anchored
         if anchor is not None and any(a.strip() for a in anchored):
             value_text = _join_value(anchored, anchor)
-            pieces.append(_Piece(anchor, read_value(value_text, anchor), value_text))
+            pieces.append(_Piece(anchor, survey.read(value_text, anchor), value_text))
         anchored = []
 
-    numbered_lines = sum(1 for line in lines if not line.lstrip().startswith(">") and _numbered(line, survey))
+    # Each unquoted line is split at question numbers once, for the count (which decides
+    # how loose a lone numbered line may be) and for the loop below.
+    splits: list[list[tuple[Question, Value, str]] | None] = []
+    numbered_lines = 0
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(">"):
+            splits.append(None)
+            continue
+        split = _numbered(stripped, survey)
+        splits.append(split)
+        # The count reads the line as typed: a trailing space can make a number mark ("1 ").
+        if split if line == stripped else _numbered(line, survey):
+            numbered_lines += 1
     for index, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith(">"):
@@ -91,12 +129,12 @@ def _pieces(lines: list[str], survey: Survey) -> list[_Piece]:
         if copied is not None:
             question, rest = copied
             if rest:
-                pieces.append(_Piece(question, read_value(rest, question), rest))
+                pieces.append(_Piece(question, survey.read(rest, question), rest))
                 continue
             close_anchor()
             anchor = question
             continue
-        numbered = _numbered(stripped, survey)
+        numbered = splits[index]
         if numbered is not None and (numbered_lines >= 2 or _firmly_numbered(stripped, numbered)):
             pieces.extend(_Piece(q, v, t) for q, v, t in numbered)
             continue
@@ -131,7 +169,7 @@ _NUMBER_MARK = re.compile(
 )
 
 
-def _numbered(line: str, survey: Survey) -> list[tuple[Question, Value, str]] | None:
+def _numbered(line: str, survey: _Reading) -> list[tuple[Question, Value, str]] | None:
     """Split a line like "1 A 2 A,B 3 4 4 Sandvika" into (question, value) pieces."""
     line = _BULLET.sub("", line, count=1)
     count = len(survey.questions)
@@ -147,16 +185,18 @@ def _numbered(line: str, survey: Survey) -> list[tuple[Question, Value, str]] | 
     return _best_split(line, tuple(marks), survey)
 
 
-def _best_split(line: str, marks: tuple[tuple[int, int, int, str], ...], survey: Survey):
+def _best_split(line: str, marks: tuple[tuple[int, int, int, str], ...], survey: _Reading):
     """The split of a line at question numbers that reads the most values cleanly.
 
     "3 4 4 Sandvika" splits as q3=4, q4=Sandvika rather than q4="4 Sandvika": each
     number must be higher than the one before, and splits are scored by how many
     values read well.
     """
+    memo: dict[int, tuple[int, int, tuple[tuple[int, int], ...]]] = {}
 
-    @cache
     def best(i: int) -> tuple[int, int, tuple[tuple[int, int], ...]]:
+        if i in memo:
+            return memo[i]
         start, value_start, number, _ = marks[i]
         options = []
         for j in range(i + 1, len(marks)):
@@ -170,7 +210,8 @@ def _best_split(line: str, marks: tuple[tuple[int, int, int, str], ...], survey:
             options.append((good + value.ok, bad + (not value.ok and not value.skipped), ((i, j),) + rest))
         value = _value_for(number, line[value_start:], survey)
         options.append((int(value.ok), int(not value.ok and not value.skipped), ((i, len(marks)),)))
-        return max(options, key=lambda o: (o[0] - 2 * o[1], -len(o[2])))
+        memo[i] = max(options, key=lambda o: (o[0] - 2 * o[1], -len(o[2])))
+        return memo[i]
 
     _, _, spans = best(0)
     out = []
@@ -179,14 +220,14 @@ def _best_split(line: str, marks: tuple[tuple[int, int, int, str], ...], survey:
         question = survey.question_by_number(marks[i][2])
         assert question is not None
         text = line[marks[i][1] : end].strip(" ,;")
-        out.append((question, read_value(text, question), text))
+        out.append((question, survey.read(text, question), text))
     return out
 
 
-def _value_for(number: int, text: str, survey: Survey) -> Value:
+def _value_for(number: int, text: str, survey: _Reading) -> Value:
     question = survey.question_by_number(number)
     assert question is not None
-    return read_value(text.strip(" ,;"), question)
+    return survey.read(text.strip(" ,;"), question)
 
 
 def _firmly_numbered(line: str, pieces: list[tuple[Question, Value, str]]) -> bool:
@@ -203,7 +244,7 @@ def _firmly_numbered(line: str, pieces: list[tuple[Question, Value, str]]) -> bo
 # --- answers under a question ---------------------------------------------------------------
 
 
-def _echoed_question(quoted: str, survey: Survey) -> Question | None:
+def _echoed_question(quoted: str, survey: _Reading) -> Question | None:
     """The question a quoted line repeats ("1. Er det behov …?"), if any."""
     match = re.match(r"^\s*(\d{1,2})\s*[.)]\s*(.+)$", quoted)
     if match:
@@ -214,7 +255,7 @@ def _echoed_question(quoted: str, survey: Survey) -> Question | None:
     return copied[0] if copied and not copied[1] else None
 
 
-def _copied_question(line: str, survey: Survey) -> tuple[Question, str] | None:
+def _copied_question(line: str, survey: _Reading) -> tuple[Question, str] | None:
     """A line starting with a question's text, and what follows it on the line."""
     words = list(re.finditer(r"\w+", line))
     if len(words) < 3:
@@ -252,7 +293,7 @@ def _is_survey_boilerplate(quoted: str, anchor: Question | None) -> bool:
     return quoted.lstrip().startswith("(") and "=" in quoted
 
 
-def _typed_into_original(original: str, survey: Survey) -> list[_Piece]:
+def _typed_into_original(original: str, survey: _Reading) -> list[_Piece]:
     """Answers typed under the questions inside an unprefixed original (Outlook "red text")."""
     pieces: list[_Piece] = []
     anchor: Question | None = None
@@ -261,7 +302,7 @@ def _typed_into_original(original: str, survey: Survey) -> list[_Piece]:
     def close() -> None:
         if anchor is not None and collected:
             value_text = _join_value(collected, anchor)
-            pieces.append(_Piece(anchor, read_value(value_text, anchor), value_text))
+            pieces.append(_Piece(anchor, survey.read(value_text, anchor), value_text))
 
     for line in original.splitlines()[:MAX_LINES]:
         line = line[:MAX_LINE_CHARS].strip()
@@ -287,7 +328,7 @@ def _typed_into_original(original: str, survey: Survey) -> list[_Piece]:
 # --- one answer per line, no numbers ---------------------------------------------------------
 
 
-def _in_order(free: list[tuple[int, str]], survey: Survey) -> list[_Piece]:
+def _in_order(free: list[tuple[int, str]], survey: _Reading) -> list[_Piece]:
     """Blocks of lines (or sentences) that answer the questions in order, all of them reading well."""
     blocks: list[list[str]] = [[]]
     for _, line in free:
@@ -304,7 +345,7 @@ def _in_order(free: list[tuple[int, str]], survey: Survey) -> list[_Piece]:
         if not (1 if len(questions) == 1 else 2) <= len(block) <= len(questions):
             continue  # one line answers a one-question survey ("ja", "2"); longer ones need two or more
         pieces = [
-            _Piece(q, read_value(line, q), line, tentative=True)
+            _Piece(q, survey.read(line, q), line, tentative=True)
             for q, line in zip(questions, block, strict=False)
         ]
         if all(p.value.ok or p.value.skipped for p in pieces) and any(
@@ -317,7 +358,7 @@ def _in_order(free: list[tuple[int, str]], survey: Survey) -> list[_Piece]:
 _LOOKS_NUMBERED = re.compile(r"^\s*(\d{1,2})(?:\s*[.):]\s*\S|[A-Za-zÆØÅæøå]{1,4}\b)")
 
 
-def _unread(line: str, survey: Survey) -> list[_Piece]:
+def _unread(line: str, survey: _Reading) -> list[_Piece]:
     match = re.match(r"\s*(\d{1,2})", _BULLET.sub("", line, count=1))
     question = survey.question_by_number(int(match.group(1))) if match else None
     if question is None:
@@ -329,21 +370,21 @@ def _unread(line: str, survey: Survey) -> list[_Piece]:
 # --- changed minds --------------------------------------------------------------------------
 
 
-def _corrections(line: str, survey: Survey) -> list[_Piece]:
+def _corrections(line: str, survey: _Reading) -> list[_Piece]:
     """ "nei forresten, 1 C": the number-letter pairs in a line that corrects earlier answers."""
     pieces = []
     for match in re.finditer(r"(?<![\w.])(\d{1,2})\s*[.):]?\s*([A-Za-z])(?!\w)", line[:MAX_LINE_CHARS]):
         question = survey.question_by_number(int(match.group(1)))
         if question is None or question.type not in (QuestionType.CHOICE, QuestionType.MULTI):
             continue
-        pieces.append(_Piece(question, read_value(match.group(2), question), match.group(0), corrects=True))
+        pieces.append(_Piece(question, survey.read(match.group(2), question), match.group(0), corrects=True))
     return pieces
 
 
 # --- deciding --------------------------------------------------------------------------------
 
 
-def _decide(pieces: list[_Piece], survey: Survey) -> ParsedAnswers:
+def _decide(pieces: list[_Piece], survey: _Reading) -> ParsedAnswers:
     answers: dict[str, AnswerValue] = {}
     unsure: dict[str, str] = {}
     skipped: list[str] = []

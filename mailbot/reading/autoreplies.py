@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from mailbot.reading.decode import header_text
+from mailbot.reading.vocabulary import lowered
 
 STRONG = 3
 WEAK = 1
@@ -29,6 +30,7 @@ _AUTO_SUBJECT = re.compile(
     r"|risposta\s+automatica|automatisch\s+antwoord|afwezig|poissa|permisjon|i\s+permisjon",
     re.I,
 )
+# Searched in `lowered` text, so written in lower case and compiled without re.I (see `lowered`).
 _AUTO_BODY = re.compile(
     r"(jeg|eg)\s+(er|har)\s+(på\s+ferie|borte|ute\s+av\s+kontoret|ikke\s+til\s+stede|fraværende|tilbake)"
     r"|(er|har)\s+(på\s+)?(ferie|fri|permisjon|kurs|reise)\s+(fra|frå|til|og|fram|frem|i\s+perioden)"
@@ -38,7 +40,6 @@ _AUTO_BODY = re.compile(
     r"|limited\s+access\s+to\s+e-?mail|will\s+(respond|reply|get\s+back)\s+.{0,40}\s+(when|upon)\s+"
     r"(i|my)\s+return|this\s+is\s+an\s+automatic|dette\s+er\s+et\s+automatisk|automatisk\s+generert"
     r"|ich\s+bin\s+.{0,40}(abwesend|nicht\s+im\s+büro)|jag\s+är\s+(ledig|borta|på\s+semester|tjänstledig)",
-    re.I,
 )
 _REPLY_PREFIX = re.compile(r"^\s*(re|sv|aw|vs|antw|odp|r|ref)\s*:", re.I)
 # Challenge-response screens ask the sender to prove they are human; they are not
@@ -47,7 +48,7 @@ _CHALLENGE = re.compile(
     r"requires\s+confirmation|confirm\s+this\s+mail\s+server|guest\s+list|been\s+waitlisted"
     r"|allowed\s+list|whitelist|verify\s+(that\s+)?you\s+are\s+(a\s+)?(human|real)"
     r"|protected\s+by\s+\w+.{0,40}(click|link)|spam\s+(protection|filter).{0,60}(click|confirm|verify)",
-    re.I | re.S,
+    re.S,  # searched in `lowered` text, like _AUTO_BODY
 )
 
 
@@ -104,7 +105,7 @@ def judge_auto_reply(msg: Message, body: str) -> AutoReplyVerdict:
     if _AUTO_SUBJECT.search(subject):
         # After "Re:" the words may be the survey's own title; before it they are the robot's.
         add(1 if _REPLY_PREFIX.match(subject) else 2, "subject")
-    head = body[:3000]
+    head = lowered(body[:3000])
     if _AUTO_BODY.search(head):
         # Residents mention their holidays too: the wording counts only beside a
         # signal no person types.

@@ -67,15 +67,17 @@ def read_bounce(msg: Message, own_addresses: Iterable[str] = ()) -> Bounce | Non
     own = {a.lower() for a in own_addresses}
     token = verp_token(msg)
     dsn_failed, dsn_delayed, is_dsn = _delivery_status(msg)
-    text = _report_text(msg)
     looks_like_bounce = is_dsn or _looks_like_bounce(msg)
+    header_failed = {a for a in _addresses_in(header_text(msg, "X-Failed-Recipients"))}
+    if not (looks_like_bounce or dsn_failed or dsn_delayed or header_failed):
+        # An ordinary reply stops here, cheaply: flufl.bounce's detectors each walk
+        # the whole message, and the notice text is decoded only for a bounce.
+        return None
+
+    text = _report_text(msg)
     flufl_temporary, flufl_permanent = (
         _flufl_failures(msg) if (looks_like_bounce or token) else (set(), set())
     )
-    header_failed = {a for a in _addresses_in(header_text(msg, "X-Failed-Recipients"))}
-    if not (looks_like_bounce or dsn_failed or dsn_delayed or header_failed):
-        return None
-
     failed = dsn_failed | header_failed | flufl_permanent
     delayed = (dsn_delayed | flufl_temporary) - failed
     if not failed and not delayed and looks_like_bounce:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mailbot.campaigns import AnswerValue, Question, QuestionType
 from mailbot.reading.vocabulary import (
@@ -253,19 +254,36 @@ def match_option(text: str, question: Question) -> str | None:
     folded = fold(text)
     if not folded:
         return None
-    candidates = [o for o in question.options if fold(o) == folded]
+    options = _folded_options(question.options)
+    candidates = [o for o, f in options if f == folded]
     if not candidates:
-        candidates = [o for o in question.options if _same_meaning(folded, fold(o))]
+        candidates = [o for o, f in options if _same_meaning(folded, f)]
     if not candidates:
-        candidates = [o for o in question.options if _close(folded, fold(o))]
+        candidates = [o for o, f in options if _close(folded, f)]
     return candidates[0] if len(candidates) == 1 else None
 
 
+@lru_cache(maxsize=256)
+def _folded_options(options: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(option, folded option) pairs: a survey's vocabulary, folded once, not once per word read."""
+    return tuple((o, fold(o)) for o in options)
+
+
+def _meaning_groups() -> dict[str, frozenset[int]]:
+    groups: dict[str, set[int]] = {}
+    for index, words in enumerate((YES, NO, DONT_KNOW, *EQUIVALENTS)):
+        for word in words:
+            groups.setdefault(word, set()).add(index)
+    return {word: frozenset(found) for word, found in groups.items()}
+
+
+# Folded word -> the synonym groups it belongs to; two words mean the same when they share one.
+_MEANINGS = _meaning_groups()
+_NO_GROUP: frozenset[int] = frozenset()
+
+
 def _same_meaning(typed: str, option: str) -> bool:
-    for words in (YES, NO, DONT_KNOW):
-        if typed in words and option in words:
-            return True
-    return any(typed in group and option in group for group in EQUIVALENTS)
+    return not _MEANINGS.get(typed, _NO_GROUP).isdisjoint(_MEANINGS.get(option, _NO_GROUP))
 
 
 def _close(typed: str, option: str) -> bool:
@@ -301,15 +319,18 @@ def _options_named(text: str, question: Question) -> list[str]:
     """Options whose text (or a synonym) appears as words in `text`."""
     words = fold(text[:300]).split()
     found = []
-    for option in question.options:
-        target = fold(option).split()
+    for option, folded in _folded_options(question.options):
+        target = folded.split()
         if not target:
             continue
+        if len(target) == 1:
+            for chunk in words:
+                if chunk == folded or (len(chunk) > 1 and match_option(chunk, question) == option):
+                    found.append(option)
+                    break
+            continue
         for start in range(len(words) - len(target) + 1):
-            chunk = " ".join(words[start : start + len(target)])
-            if chunk == " ".join(target) or (
-                len(target) == 1 and match_option(chunk, question) == option and len(chunk) > 1
-            ):
+            if words[start : start + len(target)] == target:
                 found.append(option)
                 break
     return found

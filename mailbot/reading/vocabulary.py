@@ -8,15 +8,40 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+_NOT_WORD = re.compile(r"[^\w\s]")
 
 
+@lru_cache(maxsize=4096)
 def fold(text: str) -> str:
     """Lower case without diacritics, so "Møbler", "MOBLER" and "mobler" compare equal."""
+    # Called for every word and option the parser compares, mostly on the same few
+    # strings (option texts, "ja", "a"): cached, and ASCII skips Unicode normalisation.
+    if text.isascii():
+        return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
     text = unicodedata.normalize("NFC", text).casefold().translate(_FOLD)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+    return " ".join(_NOT_WORD.sub(" ", text).split())
+
+
+# The letters whose lower case `str.lower` and `re.IGNORECASE` disagree on (İ becomes two
+# characters in `str.lower`; ı, ſ and the Kelvin sign match i, s, k under re.I).
+_AS_RE_IGNORECASE = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_DISAGREEING = "\u0130\u0131\u017f\u212a"
+
+
+def lowered(text: str) -> str:
+    """`text` in lower case as `re.IGNORECASE` compares letters, character for character.
+
+    A case-sensitive, all-lower-case pattern searched in `lowered(text)` matches where the
+    same pattern with re.I matches in `text`, at the same positions, and several times
+    faster: re.I folds every character against every branch of a long alternation.
+    """
+    if not text.isascii() and any(c in text for c in _DISAGREEING):
+        text = text.translate(_AS_RE_IGNORECASE)  # slow per character, so only when needed
+    return text.lower()
 
 
 YES = frozenset(
