@@ -84,7 +84,8 @@ def _recruitment_step(settings: Settings, s: Session, r: Recruitment, step: str,
     if step == INVITATION:
         return _queue(s, form, step, audience_ids(settings, s, r, now), now, {"kind": "recruitment-invitation"}, r)
     if step == DRAW:
-        drawn = seats.draw(seats.volunteers(s, r, _stratum_of(settings, s, now)), seats.seats_of(r), r.selection,
+        # Age bands as of the sign-up deadline, not of the tick: `mailbot selection show` previews this same draw.
+        drawn = seats.draw(seats.volunteers(s, r, _stratum_of(settings, s, r.closes)), seats.seats_of(r), r.selection,
                            f"{r.seed}:{r.id}")
         changes = seats.apply_draw(s, r, drawn, now)
         return form_rules.queue_emails(s, r, changes, now)

@@ -60,12 +60,14 @@ def show(campaign: str, config: ConfigOption = Path("config.toml"),
     settings, r, store = _recruitment(config, campaign)
     moment = parse_now(now, settings)
     with store.transaction() as s:
-        stratum = _stratum_of(settings, s, moment)
+        stratum = _stratum_of(settings, s, r.closes)  # as the draw will see them: ages at the deadline
         people = seats.volunteers(s, r, stratum)
         drawn = seats.draw(people, seats.seats_of(r), r.selection, f"{r.seed}:{r.id}")
         emails = {m.id: m.email for m in s.query(Member).filter(Member.id.in_([d.member_id for d in drawn]))}
+    still_open = f"; sign-up open until {r.closes.astimezone(settings.panel.zone):%Y-%m-%d %H:%M}, more may " \
+        "volunteer" if moment < r.closes else ""
     table = Table(title=f"{r.title}: {len(people)} volunteers, {sum(seats.seats_of(r).values())} seats "
-                  f"({r.selection}, seed {r.seed})")
+                  f"({r.selection}, seed {r.seed}{still_open})")
     for col in ("rank", "member", "age band", "district", "wants", "gets"):
         table.add_column(col)
     wants = {v.member_id: v for v in people}

@@ -571,7 +571,7 @@ def _answers_of_form(s: Any, form: CampaignForm) -> list[dict[str, Any]]:
 @dataclass
 class _WorkshopMind:
     volunteered: Counter[str] = field(default_factory=Counter)
-    by: Counter[str] = field(default_factory=Counter)
+    by: Counter[tuple[str, str]] = field(default_factory=Counter)
     cancelled: set[int] = field(default_factory=set)
     offers_ignored: int = 0
 
@@ -584,10 +584,10 @@ def _workshop_reacts(mind: _WorkshopMind) -> Callable[[World, Delivered], None]:
             if rng.random() < 0.05:
                 mind.volunteered[COMMITTEE] += 1
                 if rng.random() < 0.3:
-                    mind.by["click"] += 1
+                    mind.by[COMMITTEE, "click"] += 1
                     w.later(d, 1 + rng.random() * 150, clicks=(("svar", "Ja"),))
                 else:
-                    mind.by["reply"] += 1
+                    mind.by[COMMITTEE, "reply"] += 1
                     w.later(d, 1 + rng.random() * 150, reply=_say_yes(r, rng))
         elif d.kind == "recruitment-invitation" and parent == USER_TEST:
             roll = rng.random()
@@ -596,10 +596,10 @@ def _workshop_reacts(mind: _WorkshopMind) -> Callable[[World, Delivered], None]:
                 choice = rng.choices(["1", "2", "ja"], [3, 2, 5])[0]
                 hours = 1 + (rng.random() ** 2) * 150
                 if rng.random() < 0.3:
-                    mind.by["click"] += 1
+                    mind.by[USER_TEST, "click"] += 1
                     w.later(d, hours, clicks=(("svar", "Ja" if choice == "ja" else choice),))
                 else:
-                    mind.by["reply"] += 1
+                    mind.by[USER_TEST, "reply"] += 1
                     text = {"1": rng.choice(["1", "1 passer best"]), "2": rng.choice(["2", "2 passer best"]),
                             "ja": _say_yes(r, rng)}[choice]
                     w.later(d, hours, reply=text)
@@ -639,7 +639,7 @@ def run_workshop(members: int, seed: int, directory: Path, say: Callable[[str], 
         from mailbot.campaign_steps import _stratum_of
 
         with w.bot.store.transaction() as s:
-            people = seats.volunteers(s, planned, _stratum_of(w.settings, s, w.now))
+            people = seats.volunteers(s, planned, _stratum_of(w.settings, s, planned.closes))
             drawn = seats.draw(people, seats.seats_of(planned), planned.selection, f"{planned.seed}:{planned.id}")
             preview["drawn"] = sorted((d.member_id, d.meeting) for d in drawn)
             outbox_store.record_step(s, planned.id, APPROVED, w.now, note="approved by staff")
@@ -687,15 +687,16 @@ def run_workshop(members: int, seed: int, directory: Path, say: Callable[[str], 
         f"Committee: {committee.title} ({committee.id}), {committee.selection}, "
         f"{committee.meetings[0].capacity} seats",
         f"  invited                        {w.steps_like(answer_form_id(COMMITTEE), 'invitation'):>4}",
-        f"  volunteered                    {mind.volunteered[COMMITTEE]:>4}",
+        f"  volunteered                    {mind.volunteered[COMMITTEE]:>4}  (by reply "
+        f"{mind.by[COMMITTEE, 'reply']}, by click {mind.by[COMMITTEE, 'click']})",
         f"  drawn (seated)                 {c_rows[SeatState.SEATED.value]:>4}",
         f"  waitlisted                     {c_rows[SeatState.WAITLISTED.value]:>4}",
         "",
         f"User test: {test.title} ({test.id}), {test.selection}, approved by staff, "
         f"{len(test.meetings)} workshops of " + " and ".join(str(m.capacity) for m in test.meetings),
         f"  invited                        {w.steps_like(answer_form_id(USER_TEST), 'invitation'):>4}",
-        f"  volunteered                    {volunteers:>4}  (" +
-        ", ".join(f"{k} {v}" for k, v in sorted(wants.items())) + ")",
+        f"  volunteered                    {volunteers:>4}  (by reply {mind.by[USER_TEST, 'reply']}, by click "
+        f"{mind.by[USER_TEST, 'click']}; " + ", ".join(f"{k} {v}" for k, v in sorted(wants.items())) + ")",
         f"  drawn (seated)                 {drawn_seated:>4}",
         f"  waitlisted by the draw         {drawn_waiting:>4}",
         f"  same as `selection show`       {'yes' if _same_draw(preview, w, USER_TEST) else 'NO'}",
@@ -707,8 +708,7 @@ def run_workshop(members: int, seed: int, directory: Path, say: Callable[[str], 
         f"  day-before reminders           {reminders:>4}",
         "  seated at the end              " + ", ".join(f"{m.id} {per_meeting[m.id]}/{m.capacity}"
                                                        for m in test.meetings),
-        f"  replies sent by residents      {w.replies_sent:>4}; clicks {w.clicks}; need a human {w.needs_human()}"
-        f"  (by reply {mind.by['reply']}, by click {mind.by['click']})",
+        f"  replies sent by residents      {w.replies_sent:>4}; clicks {w.clicks}; need a human {w.needs_human()}",
         "",
         "  emails sent by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(w.sent.items())),
         f"  calendar invitations (.ics) delivered: {w.calendars_delivered()}",
