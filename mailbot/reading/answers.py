@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from mailbot.campaigns import AnswerValue, Question, QuestionType, Survey
 from mailbot.reading.values import Value, read_value
@@ -261,7 +262,7 @@ def _copied_question(line: str, survey: _Reading) -> tuple[Question, str] | None
     if len(words) < 3:
         return None
     for question in survey.questions:
-        target = fold(_question_core(question.text)).split()
+        target = _question_words(question.text)
         if len(target) < 3 or len(words) < len(target):
             continue
         typed = [fold(w.group(0)) for w in words[: len(target)]]
@@ -277,8 +278,14 @@ def _question_core(text: str) -> str:
     return re.sub(r"\([^()]*\)", " ", text).split("?")[0]
 
 
+@lru_cache(maxsize=256)
+def _question_words(question_text: str) -> tuple[str, ...]:
+    """The folded words of a question up to its "?": compared with every line, so made once."""
+    return tuple(fold(_question_core(question_text)).split())
+
+
 def _similar_start(typed: str, question_text: str) -> bool:
-    target = fold(_question_core(question_text)).split()
+    target = _question_words(question_text)
     words = fold(typed).split()[: len(target)]
     if not target:
         return False

@@ -73,6 +73,7 @@ def judge_auto_reply(msg: Message, body: str) -> AutoReplyVerdict:
     auto_submitted = header_text(msg, "Auto-Submitted").strip().lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         add(STRONG, f"Auto-Submitted: {auto_submitted[:40]}")
+    present = {str(k).lower() for k, _ in msg.raw_items()}  # one pass, not one per header asked
     for name in (
         "X-Autoreply",
         "X-Autorespond",
@@ -84,7 +85,7 @@ def judge_auto_reply(msg: Message, body: str) -> AutoReplyVerdict:
         "X-Vacation",
         "X-Boxbe-Auto-Reply",
     ):
-        if msg.get(name) is not None:
+        if name.lower() in present:
             add(STRONG, name)
     precedence = header_text(msg, "Precedence").strip().lower()
     if precedence in ("auto_reply", "autoreply"):
@@ -93,9 +94,9 @@ def judge_auto_reply(msg: Message, body: str) -> AutoReplyVerdict:
         # Mailing lists and newsletters are not replies either, but some personal
         # filters set bulk on forwarded mail: strong enough together with anything else.
         add(2, f"Precedence: {precedence}")
-    if msg.get("X-Auto-Response-Suppress") is not None:
+    if "x-auto-response-suppress" in present:
         add(WEAK, "X-Auto-Response-Suppress")
-    if msg.get("List-Id") is not None or msg.get("List-Unsubscribe") is not None:
+    if "list-id" in present or "list-unsubscribe" in present:
         add(WEAK, "mailing-list headers")
     return_path = header_text(msg, "Return-Path").strip()
     if return_path == "<>":

@@ -27,6 +27,8 @@ MAX_TEXT_CHARS = 200_000
 
 # Charsets where a utf-8 trial decode would be wrong (ASCII-compatible single-byte
 # charsets are the ones clients mislabel; these multi-byte ones are not).
+# Bytes the parser could not decode, kept as lone surrogates (surrogateescape).
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 _TRUST_DECLARED = re.compile(r"utf-?16|utf-?32|ucs|iso-?2022|shift.?jis|sjis|euc|gb|big5|koi8|cp932|hz", re.I)
 
 
@@ -87,20 +89,24 @@ def _codec(charset: str) -> str | None:
 
 def header_text(msg: Message, name: str) -> str:
     """A header's value with RFC 2047 words decoded; empty when missing or broken."""
+    wanted = name.lower()
     try:
         # raw_items gives the stored string; get() would wrap 8-bit values in a Header
         # whose str() has already replaced the bytes with U+FFFD.
-        value = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+        value = next((v for k, v in msg.raw_items() if k.lower() == wanted), None)
     except Exception:
         return ""
     if value is None:
         return ""
     if not isinstance(value, str):
         value = str(value)
-    if any("\udc80" <= c <= "\udcff" for c in value):
+    if not value.isascii() and _ESCAPED_BYTE.search(value):
         # Raw 8-bit header (RFC 6532 or a sloppy client): the parser kept the bytes as
         # surrogates; decode them like a body.
         value = text_from_bytes(value.encode("ascii", "surrogateescape"), None)
+    if "=?" not in value:
+        # No encoded word, so decode_header would hand the value back unchanged.
+        return " ".join(value.split())
     try:
         parts = decode_header(value)
     except Exception:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mailbot.reading.vocabulary import lowered
+
 # Bounds that keep every scan linear and cheap: nobody types answers past these.
 MAX_LINES = 3000
 MAX_SCAN_CHARS = 400  # regexes look only at the start of a line
@@ -24,7 +26,8 @@ REPLY_ABOVE_MARKER = re.compile(
     re.I,
 )
 
-_QUOTE_PREFIX = re.compile(r"^[ \t]*>")
+_QUOTE_PREFIX = re.compile(r"^[ \t]*>")  # as a pattern for readers; `_is_quoted` is the fast test
+_QUOTE_MARKS = re.compile(r"^[ \t]*(>[ \t]?)+")
 
 # "On … wrote:", "Den … skrev …:", "tor. 1. des. 2022 kl. 09:00 skrev …:", "Am … schrieb …:",
 # "Le … a écrit :", "El … escribió:", "W dniu … napisał:", "Op … schreef …:", "… đã viết:".
@@ -126,12 +129,12 @@ def extract_new_text(body: str) -> NewText:
     while i < len(lines):
         line = lines[i]
         head = line[:MAX_SCAN_CHARS]
-        if REPLY_ABOVE_MARKER.search(head):
+        if _may_hold_marker(head) and REPLY_ABOVE_MARKER.search(head):
             marker_seen = True
-            if not _QUOTE_PREFIX.match(head):
+            if not _is_quoted(head):
                 original = lines[i:]
                 break
-        if _QUOTE_PREFIX.match(head):
+        if _is_quoted(head):
             quoted_run.append(_unquote(line))
             in_signature = False  # a signature ends where the next quote starts
             i += 1
@@ -148,7 +151,7 @@ def extract_new_text(body: str) -> NewText:
                 typed.append(before)
                 context.append(before)
             k = _next_nonblank(lines, i + header_len)
-            if k is not None and _QUOTE_PREFIX.match(lines[k]):
+            if k is not None and _is_quoted(lines[k]):
                 # "On … wrote:" before a "> " quote: skip to the quote, read on after it.
                 quoted_run = []
                 i = k
@@ -186,8 +189,19 @@ def extract_new_text(body: str) -> NewText:
     )
 
 
+def _is_quoted(line: str) -> bool:
+    """`_QUOTE_PREFIX.match(line)`, without the regex: asked of every line, often twice."""
+    return line.lstrip(" \t").startswith(">")
+
+
+def _may_hold_marker(line: str) -> bool:
+    """False when REPLY_ABOVE_MARKER cannot match: both its wordings start with a fixed word."""
+    low = lowered(line)
+    return "skriv" in low or "write" in low
+
+
 def _unquote(line: str) -> str:
-    return re.sub(r"^[ \t]*(>[ \t]?)+", "", line, count=1)
+    return _QUOTE_MARKS.sub("", line, count=1)
 
 
 def _original_header_at(lines: list[str], i: int) -> int:
@@ -226,7 +240,8 @@ def _original_header_at(lines: list[str], i: int) -> int:
         if span == 2 and not _WRAPPED_START.match(lines[i]):
             break
         attribution = bool(_ATTRIBUTION.search(joined) and _ATTRIBUTION_EVIDENCE.search(joined))
-        found = (attribution or bool(_DATED_SENDER.match(joined))) and len(joined) < 300
+        dated = "@" in joined and ":" in joined and bool(_DATED_SENDER.match(joined))  # both are in the pattern
+        found = (attribution or dated) and len(joined) < 300
         # A wrapped header counts from its first line, not from a line that is one already.
         if found and (span == 1 or not _ATTRIBUTION.search(lines[i][:MAX_SCAN_CHARS])):
             return span
@@ -265,7 +280,7 @@ def _short_tail(lines: list[str], j: int) -> bool:
     """A sign-off starts a signature only when little, and nothing answer-like, follows it."""
     rest = []
     for k in range(j, min(j + 12, len(lines))):
-        if _QUOTE_PREFIX.match(lines[k]) or _original_header_at(lines, k):
+        if _is_quoted(lines[k]) or _original_header_at(lines, k):
             break
         rest.append(lines[k])
     nonblank = [r for r in rest if r.strip()]

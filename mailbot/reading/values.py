@@ -286,8 +286,10 @@ def _same_meaning(typed: str, option: str) -> bool:
     return not _MEANINGS.get(typed, _NO_GROUP).isdisjoint(_MEANINGS.get(option, _NO_GROUP))
 
 
+@lru_cache(maxsize=4096)
 def _close(typed: str, option: str) -> bool:
     """A typo or an inflection: "Elektronik", "Møblar" for "Møbler"."""
+    # Cached: every option is tried against every word read, and the same words recur.
     if len(option) < 4 or len(typed) < 4:
         return False
     if _edit_distance(typed, option, 2) <= (1 if len(option) < 8 else 2):
