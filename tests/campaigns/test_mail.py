@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes, policy
 
+import pytest
 from icalendar import Calendar
 
 from mailbot import campaign_mail, compose
@@ -57,3 +59,37 @@ def test_a_seat_confirmation_names_the_workshop_and_its_time(settings):
     msg = _mail(settings, "recruitment-answer", {"group": "workshop-2", "outcome": "seated"}, r)
     assert "Du har plass" in str(msg["Subject"])
     assert "Workshop 2, torsdag 18. juni kl. 17.00" in msg.get_body(("plain",)).get_content()
+
+
+BOKMAL_ONLY = re.compile(r"\b(ikke|jeg|hvor|Hilsen|Påminnelse|ligger ved|leksjoner|plasser|timer|innen|ellers|"
+                         r"videre|Velg|flere|også|fortsatt|endret|stengt|Påmeldingen|ventelisten|en e-post)\b")
+NORWEGIAN = re.compile(r"\b(Hei|Du|Svar|ikke|ikkje|plass|leksjon|Helsing|Hilsen|Takk|venteliste)\b")
+CASES = [
+    ("course-invitation", {"group": "host-2020"}, "course"),
+    ("course-lesson", {"group": "host-2020", "lesson": 2}, "course"),
+    ("course-reminder", {"group": "host-2020", "lesson": 2}, "course"),
+    ("course-feedback", {"group": "host-2020", "lesson": 2}, "course"),
+    *[("course-answer", {"group": "host-2020", "outcome": o}, "course")
+      for o in ("seated", "waitlisted", "offered", "paused", "resumed", "skipping", "declined", "expired", "closed",
+                "full", "not-enrolled", "unchanged")],
+    ("recruitment-invitation", {}, "recruitment"),
+    ("recruitment-reminder", {"group": "workshop-1", "outcome": "reminder"}, "recruitment"),
+    *[("recruitment-answer", {"group": "workshop-1", "outcome": o}, "recruitment")
+      for o in ("seated", "waitlisted", "volunteered", "offered", "moved", "cancelled", "declined", "expired",
+                "closed", "full", "unchanged")],
+]
+
+
+@pytest.mark.parametrize("lang", ["nn", "en"])
+def test_nynorsk_and_english_readers_get_their_own_language_not_bokmal(settings, lang):
+    for kind, payload, which in CASES:
+        campaign = make_course() if which == "course" else make_recruitment()
+        msg = _mail(settings, kind, payload, campaign, lang)
+        for part in ("plain", "html"):
+            body = msg.get_body((part,)).get_content()
+            # The campaign's own words (title, intro, cohort, place) are staff's, in Bokmål: leave them out.
+            for own in (campaign.title, campaign.intro, "Høsten 2020", "Bærum rådhus"):
+                body = body.replace(own, "")
+            text = f"{msg['Subject']}\n{body.split(chr(10) + '-- ' + chr(10))[0]}"  # without the footer
+            wrong = BOKMAL_ONLY if lang == "nn" else NORWEGIAN
+            assert not wrong.findall(text), (kind, payload, part, wrong.findall(text))
