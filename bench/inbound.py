@@ -1,42 +1,57 @@
-"""How fast mail comes in: SMTP receive -> store, against a sink that discards; IMAP batched vs single.
+"""How fast replies are taken in and understood: the full inbound pipeline against an SMTP sink; IMAP batched vs single.
 
-    .venv/bin/python bench/inbound.py [--messages 2000] [--imap-messages 400] [--database URL]
+    .venv/bin/python bench/inbound.py [--messages 1000] [--rounds 3] [--imap-messages 400] [--database URL]
 
-1. The same smtplib client sends the same 3 KB replies over one connection,
-   first to an aiosmtpd sink that answers 250 and forgets, then to the bot's
-   receiver, which commits each message to the database before its 250.
-   `ratio` = receiver rate / sink rate: what durability costs (target >= 0.8).
-   The stored messages are then read with `mailbot.reading.read_message`
-   (if present) and the whole pipeline rate is printed.
-2. Messages appended to a throwaway Dovecot are polled with `batch=50`
+1. A panel of `--messages` residents is invited (the real survey email, with
+   its signed Reply-To token), and each resident's ~3 KB reply is built from
+   that invitation: the answers in one of the layouts people use, then the
+   client's "Den … skrev" line and the quoted survey.
+2. The same smtplib clients (other processes; one connection, then 8 as an
+   MTA opens them) send the same replies, alternately to
+   - an aiosmtpd sink that answers 250 and forgets, and
+   - the bot's receiver (`InboundServer`: raw bytes committed before `250`)
+     while the bot's reader (`Bot.read_inbound`, as the daemon runs it in its
+     own thread) matches each message to its member by token, reads it
+     (`read_message`: classify, cut the quote, parse against the survey),
+     records the answers and queues the receipt, and settles the message.
+   The pipeline's time runs from the first message sent to the last one
+   settled. `ratio` = pipeline rate / sink rate (target >= 0.8). The rate of
+   receive -> store alone, and of `read_message` alone, are printed beside it.
+3. Messages appended to a throwaway Dovecot are polled with `batch=50`
    and with `batch=1` (one FETCH and one transaction per message).
 
-Each measurement is the best of `--rounds`, the sink and the receiver
-alternating, so that a noisy neighbour hurts both alike.
+Each figure is the best of `--rounds`, the sink and the pipeline alternating,
+so that a noisy neighbour hurts both alike. Every round sends new messages
+(new Message-IDs), so none is taken for a duplicate.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import multiprocessing
 import smtplib
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import compat32
+from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import SMTP, Envelope, Session  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
+from mailbot.reading import read_message  # noqa: E402
+from mailbot.states import InboundState  # noqa: E402
 from mailbot.store import Store  # noqa: E402
+from mailbot.store import members as member_store  # noqa: E402
 from mailbot.store.models import Inbound  # noqa: E402
 from mailbot.transport.local import free_port  # noqa: E402
 from mailbot.transport.receiver import InboundServer, ReceiverSettings  # noqa: E402
@@ -45,9 +60,22 @@ DOMAIN = "svar.baerum.example.no"
 PANEL = f"innbyggerpanel+k7q2mz@{DOMAIN}"
 SENDER = "kari@example.com"
 NOW = datetime(2022, 12, 2, 9, 0, tzinfo=UTC)
+REPLY_SIZE = 3072
+
+# What residents type above the quote, in the layouts the reader accepts (and one it sends to a person).
+ANSWERS = (
+    "1 A\n2 Møbler, klær\n3 4\n4 Sandvika sentrum",
+    "1: ja\n2: klær og sportsutstyr\n3: 4 av 5\n4: Bekkestua",
+    "Ja\nKlær, sportsutstyr\n4\nSandvika sentrum",
+    "1a, 2b og c, 3 4, 4 Høvik",
+    "1 yes\n2 clothes and sports equipment\n3 four\n4 Stabekk",
+    "1 B\n2 E\n3 2\n\nMed vennlig hilsen\nOla",
+    "1) Ja 2) Møbler & Bøker 3) fem 4) Fornebu",
+    "Ja, det trengs. Møbler og bøker. Jeg gir dagens tilbud en toer.",
+)
 
 
-def reply(n: int, size: int = 3072) -> bytes:
+def reply(n: int, size: int = REPLY_SIZE) -> bytes:
     """A resident's reply of at least `size` bytes: answers on top, the quoted survey below."""
     text = f"1 A\n2 Møbler, klær\n3 4\n4 Sandvika sentrum ({n})\n\nDen 1. des. 2022 kl. 09:00 skrev Innbyggerpanelet:\n"
     quoted = "> 1. Er det behov for en ombruksbutikk i Bærum?   A) Ja  B) Nei  C) Vet ikke\n"
@@ -67,33 +95,85 @@ def _reply(n: int, text: str) -> bytes:
     return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
 
 
+def reply_to_invitation(invitation: EmailMessage, sender: str, n: int, round_: int,
+                        size: int = REPLY_SIZE) -> bytes:
+    """A resident's reply to their own invitation, as a mail client writes it: answers, attribution, quote."""
+    body = invitation.get_body(("plain",))
+    assert body is not None
+    quoted = [f"> {line}".rstrip() for line in str(body.get_content()).splitlines()]  # type: ignore[attr-defined]
+    head = (f"{ANSWERS[n % len(ANSWERS)]}\n\nDen 1. des. 2022 kl. 09:00 skrev Innbyggerpanelet "
+            f"<innbyggerpanel@baerum.example.no>:\n")
+    msg = EmailMessage()
+    for name, value in _TRACE:  # what the sender's provider and the MX add: half of a real reply's size
+        msg[name] = value.format(n=n, round=round_)
+    msg["From"] = sender
+    msg["To"] = str(invitation["Reply-To"])
+    msg["Subject"] = "SV: " + str(invitation["Subject"])
+    msg["Date"] = "Fri, 02 Dec 2022 09:00:00 +0100"
+    msg["Message-ID"] = f"<bench-{round_}-{n}@example.com>"
+    msg["In-Reply-To"] = str(invitation["Message-ID"])
+    msg.set_content(head + "\n".join(quoted) + "\n")
+    raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    while len(raw) < size:  # a longer survey email: pad the quote with one more quoted line
+        quoted.insert(-1, ">")
+        msg.set_content(head + "\n".join(quoted) + "\n")
+        raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    return raw
+
+
+_TRACE = (
+    ("Received", "from mail-ej1-f45.example.com (mail-ej1-f45.example.com [209.85.218.45]) by mx.svar.baerum."
+                 "example.no (Postfix) with ESMTPS id 4NNq2k{n}x for <innbyggerpanel@svar.baerum.example.no>; "
+                 "Fri, 2 Dec 2022 10:14:40 +0100 (CET)"),
+    ("Received", "by mail-ej1-f45.example.com with SMTP id vp12so{n}ejc.8; Fri, 02 Dec 2022 01:14:39 -0800 (PST)"),
+    ("DKIM-Signature", "v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=20210112; "
+                       "h=to:subject:message-id:date:from:in-reply-to:references:mime-version; "
+                       "bh=k3X9Yq0m3XbQ1m3E5sN0q9Yc2Z2e7b0cF6r1Zg8mJ1k=; b=Qm0p1XrU6mYc0dRj8b6H2l3vX0qJm9t5rW3N8e"
+                       "Lk2Zc0fP7gT4sR1yA6hB9nD2oE5uI8kL3mN6pQ9sT2vW5yZ8bC1eF4hJ7kM0nQ3sU6wX9zA2cD5fG8iK1lO4rT7{round}"),
+    ("Authentication-Results", "mx.svar.baerum.example.no; dkim=pass header.d=example.com; spf=pass "
+                               "smtp.mailfrom=example.com; dmarc=pass header.from=example.com"),
+    ("ARC-Seal", "i=1; a=rsa-sha256; t=1669972479; cv=none; d=example.com; s=arc-20160816; b=Hn2Kx7Qm0Zp1Rk4Tj8W"
+                 "c3Vb6Yn9Xm2Lq5Ps8Ot1Ru4Qv7Nw0Mz3Ly6Kx9Jw2Iv5Hu8Gt1Fs4Er7Dq0Cp3Bo6An9Zm2Yl5Xk8Wj1Vi4Uh7Tg0S"
+                 "f3Re6Qd9Pc2Ob5Na8Mz1Ly4Kx7Jw0Iv3Hu6Gt9Fs2Er5Dq8Cp1Bo4An7Zm0Yl3Xk6Wj9Vi2Uh5Tg8Sf1Re4Qd7Pc0Ob"
+                 "3Na6Mz9Ly2Kx5Jw8Iv1Hu4Gt7Fs0Er3Dq6Cp9Bo2An5Zm8Yl1Xk4Wj7Vi0Uh3Tg6Sf9Re2Qd5Pc8Ob1Na4Mz7Ly0Kx{n}"),
+    ("X-Mailer", "iPhone Mail (20B101)"),
+)
+
+
 class Sink:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         return "250 OK"
 
 
-def send_all(port: int, messages: Sequence[bytes], connections: int = 1) -> float:
-    """Seconds to send every message over `connections` parallel connections, from other processes."""
+def send_all(port: int, messages: Sequence[bytes], connections: int = 1) -> tuple[float, float]:
+    """(start, end) wall-clock times of sending every message over `connections` connections, from other processes."""
     # In-process, the client thread and the server's event loop would fight over the GIL.
-    parts = [messages[i::connections] for i in range(connections)]
+    envelopes = [(_recipient(raw), raw) for raw in messages]
+    parts = [envelopes[i::connections] for i in range(connections)]
     go = time.time() + 0.5 + 0.05 * connections  # connected first, then all start together
     with multiprocessing.get_context("fork").Pool(connections) as pool:
         spans = pool.starmap(_send_all, [(port, part, go) for part in parts])
-    return max(end for _, end in spans) - min(start for start, _ in spans)
+    return min(start for start, _ in spans), max(end for _, end in spans)
 
 
-def _send_all(port: int, messages: Sequence[bytes], go: float) -> tuple[float, float]:
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
+def _send_all(port: int, messages: Sequence[tuple[str, bytes]], go: float) -> tuple[float, float]:
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as c:
         c.ehlo()
         time.sleep(max(0.0, go - time.time()))
         started = time.time()
-        for raw in messages:
+        for recipient, raw in messages:
             c.mail(SENDER)
-            c.rcpt(PANEL)
+            c.rcpt(recipient)
             code, _ = c.data(raw)
             if code != 250:
                 raise RuntimeError(f"answer {code}")
         return started, time.time()
+
+
+def _recipient(raw: bytes) -> str:
+    """The envelope recipient an MTA would use: the reply's To (the invitation's token address)."""
+    head = message_from_bytes(raw.split(b"\r\n\r\n", 1)[0], policy=compat32)
+    return parseaddr(str(head.get("To", "")))[1] or PANEL
 
 
 def fresh_store(url: str | None, folder: Path, name: str) -> Store:
@@ -109,55 +189,115 @@ def fresh_store(url: str | None, folder: Path, name: str) -> Store:
     return store
 
 
-def bench_smtp(n: int, rounds: int, url: str | None, folder: Path, connections: int) -> None:
-    messages = [reply(i) for i in range(n)]
-    size = sum(map(len, messages)) / n
+class Pipeline:
+    """A panel of `n` residents, invited, and a reader thread that settles what the receiver stores."""
+
+    def __init__(self, n: int, url: str | None, folder: Path):
+        from tests.conftest import oslo
+        from tests.inbound.conftest import Row, make_panel
+
+        self.store = fresh_store(url, folder, "pipeline")
+        self.panel = make_panel(folder / "panel", self.store,
+                                extra_config="[replies]\nmax_auto_answers_per_day = 100000\n")
+        self.residents = [f"beboer{i}@example.com" for i in range(n)]
+        with self.store.transaction() as s:
+            member_store.upsert_members(s, [Row(a, f"Beboer {i}") for i, a in enumerate(self.residents)],
+                                        oslo(2022, 11, 1))
+        self.panel.invite()
+        self.invitations = [self.panel.invitation(a) for a in self.residents]
+        self.now = oslo(2022, 12, 2, 9)
+
+    def replies(self, round_: int) -> list[bytes]:
+        return [reply_to_invitation(inv, a, i, round_) for i, (inv, a) in enumerate(zip(self.invitations,
+                                                                                        self.residents, strict=True))]
+
+    def settled(self) -> int:
+        with self.store.transaction() as s:
+            return int(s.scalar(select(func.count()).select_from(Inbound)
+                                .where(Inbound.status != InboundState.NEW.value)) or 0)
+
+    def run(self, messages: Sequence[bytes], connections: int) -> float:
+        """Seconds from the first message sent to the last one settled."""
+        expected = self.settled() + len(messages)
+        done: list[float] = []
+        deadline = [float("inf")]  # set once everything is sent
+
+        def read() -> None:
+            while time.time() < deadline[0]:
+                self.panel.bot.read_inbound(self.now)
+                if self.settled() >= expected:
+                    done.append(time.time())
+                    return
+                time.sleep(0.001)
+
+        settings = ReceiverSettings(domains=(DOMAIN,), protocol="smtp", port=0)
+        with InboundServer.for_store(self.store, settings) as server:
+            reader = threading.Thread(target=read, name="bench-reader", daemon=True)
+            reader.start()
+            started, _ = send_all(server.port, messages, connections)
+            deadline[0] = time.time() + 300
+            reader.join()
+        if not done:
+            raise RuntimeError(f"the reader settled {self.settled()} of {expected} messages")
+        return done[0] - started
+
+
+def bench_smtp(n: int, rounds: int, url: str | None, folder: Path, connections_list: Sequence[int]) -> None:
+    print(f"pipeline: inviting {n} residents …", flush=True)
+    started = time.perf_counter()
+    pipeline = Pipeline(n, url, folder)
+    print(f"  invited in {time.perf_counter() - started:.0f} s", flush=True)
     sink = Controller(Sink(), hostname="127.0.0.1", port=free_port(), server_kwargs={"decode_data": False})
     sink.start()
-    best_sink = best_store = float("inf")
-    store: Store | None = None
+    round_ = 0
     try:
-        for r in range(rounds):
-            best_sink = min(best_sink, send_all(sink.port, messages, connections))
-            if store is not None:
-                store.dispose()
-            store = fresh_store(url, folder, f"smtp{connections}r{r}")
-            settings = ReceiverSettings(domains=(DOMAIN,), protocol="smtp", port=0)
-            with InboundServer.for_store(store, settings) as server:
-                best_store = min(best_store, send_all(server.port, messages, connections))
+        for connections in connections_list:
+            best_sink = best_pipeline = best_store = float("inf")
+            size = 0.0
+            for _ in range(rounds):
+                round_ += 1
+                messages = pipeline.replies(round_)
+                size = sum(map(len, messages)) / n
+                start, end = send_all(sink.port, messages, connections)
+                best_sink = min(best_sink, end - start)
+                best_pipeline = min(best_pipeline, pipeline.run(messages, connections))
+                best_store = min(best_store, store_only(messages, url, folder, f"store{connections}r{round_}",
+                                                        connections))
+            sink_rate, rate = n / best_sink, n / best_pipeline
+            print(f"smtp  {n} replies of {size / 1024:.1f} KB, {connections} connection(s), "
+                  f"{pipeline.store.engine.dialect.name}")
+            print(f"  sink (discard)                              {sink_rate:8.0f} msg/s")
+            print(f"  receive -> store                            {n / best_store:8.0f} msg/s")
+            print(f"  receive -> store -> read -> record -> settle {rate:8.0f} msg/s")
+            print(f"  ratio={rate / sink_rate:.2f}  (pipeline / sink, target >= 0.8)", flush=True)
+        messages = pipeline.replies(0)
+        survey = pipeline.panel.survey
+        best_read = float("inf")
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for raw in messages:
+                read_message(raw, survey, ["innbyggerpanel@baerum.example.no"])
+            best_read = min(best_read, time.perf_counter() - started)
+        print(f"  read_message alone                          {n / best_read:8.0f} msg/s "
+              f"({best_read / n * 1e3:.2f} ms a message)")
     finally:
         sink.stop()
-    assert store is not None
-    with store.transaction() as s:
-        stored = list(s.scalars(select(Inbound.raw)))
-    assert len(stored) == n, f"{len(stored)} stored of {n}"
-    sink_rate, store_rate = n / best_sink, n / best_store
-    print(f"smtp  {n} replies of {size / 1024:.1f} KB, {connections} connection(s), {store.engine.dialect.name}")
-    print(f"  sink (discard)        {sink_rate:8.0f} msg/s")
-    print(f"  receive -> store      {store_rate:8.0f} msg/s")
-    print(f"  ratio={store_rate / sink_rate:.2f}  (target >= 0.8)")
-
-    read = _read_message()
-    if read is None:
-        print("  reading: mailbot.reading.read_message not available, pipeline not timed")
-    else:
-        from tests.conftest import make_survey
-
-        survey = make_survey()
-        started = time.perf_counter()
-        for raw in stored:
-            read(raw or b"", survey, [PANEL])
-        t_read = time.perf_counter() - started
-        print(f"  read_message          {n / t_read:8.0f} msg/s")
-        print(f"  receive -> store -> read   {n / (best_store + t_read):8.0f} msg/s (pipeline)")
-    store.dispose()
+        pipeline.store.dispose()
 
 
-def _read_message() -> Callable[..., Any] | None:
+def store_only(messages: Sequence[bytes], url: str | None, folder: Path, name: str, connections: int) -> float:
+    """Seconds to receive and commit every message, nothing read."""
+    store = fresh_store(url, folder, name)
     try:
-        return getattr(importlib.import_module("mailbot.reading"), "read_message", None)
-    except ImportError:
-        return None
+        settings = ReceiverSettings(domains=(DOMAIN,), protocol="smtp", port=0)
+        with InboundServer.for_store(store, settings) as server:
+            start, end = send_all(server.port, messages, connections)
+        with store.transaction() as s:
+            stored = s.scalar(select(func.count()).select_from(Inbound))
+        assert stored == len(messages), f"{stored} stored of {len(messages)}"
+        return end - start
+    finally:
+        store.dispose()
 
 
 def bench_imap(n: int, rounds: int, url: str | None, folder: Path) -> None:
@@ -203,7 +343,7 @@ def bench_imap(n: int, rounds: int, url: str | None, folder: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--imap-messages", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8],
@@ -211,8 +351,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--database", default=None, help="a database URL (default: a fresh SQLite file)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mailbot-bench-") as tmp:
-        for connections in args.connections:
-            bench_smtp(args.messages, args.rounds, args.database, Path(tmp), connections)
+        bench_smtp(args.messages, args.rounds, args.database, Path(tmp), args.connections)
         if args.imap_messages:
             bench_imap(args.imap_messages, args.rounds, args.database, Path(tmp))
 

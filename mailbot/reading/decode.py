@@ -15,6 +15,7 @@ from email import message_from_bytes
 from email.header import decode_header
 from email.message import Message
 from email.policy import compat32
+from functools import lru_cache
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 
@@ -100,6 +101,12 @@ def header_text(msg: Message, name: str) -> str:
         return ""
     if not isinstance(value, str):
         value = str(value)
+    # The same Subject and From are asked for several times per message, and the same Subject
+    # arrives in every reply to a survey; long values (10 000 recipients) are not kept.
+    return _short_header_value(value) if len(value) <= 2000 else _header_value(value)
+
+
+def _header_value(value: str) -> str:
     if not value.isascii() and _ESCAPED_BYTE.search(value):
         # Raw 8-bit header (RFC 6532 or a sloppy client): the parser kept the bytes as
         # surrogates; decode them like a body.
@@ -116,6 +123,9 @@ def header_text(msg: Message, name: str) -> str:
         out.append(text_from_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)
     # decode_header keeps folding whitespace between unencoded pieces; collapse it.
     return " ".join("".join(out).split())
+
+
+_short_header_value = lru_cache(maxsize=1024)(_header_value)
 
 
 def walk(msg: Message, *, into_messages: bool = False) -> Iterator[Message]:
