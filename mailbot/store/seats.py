@@ -115,6 +115,10 @@ def ensure_groups(session: Session, campaign_id: str, capacities: Iterable[tuple
                         .values(capacity=capacity))
         if group_id in starts:
             new = starts[group_id]
+            # A group first made by an answer has no start time yet: recording it is not a move.
+            session.execute(update(SeatGroup).where(SeatGroup.campaign_id == campaign_id,
+                                                    SeatGroup.group_id == group_id, SeatGroup.starts.is_(None))
+                            .values(starts=new))
             result = session.execute(
                 update(SeatGroup).where(SeatGroup.campaign_id == campaign_id, SeatGroup.group_id == group_id,
                                         SeatGroup.starts.is_distinct_from(new))

@@ -112,3 +112,14 @@ def test_moving_to_a_full_session_keeps_the_seat(store):
         seats.take_seat(s, r, "workshop-2", b, NOW)
         assert [ch.what for ch in seats.move(s, r, "workshop-2", a, NOW)] == ["full"]
     assert _states(store, r)[a] == (SeatState.SEATED.value, "workshop-1")
+
+
+def test_a_group_first_made_by_an_answer_is_not_announced_as_moved(store):
+    r = make_recruitment()
+    with store.transaction() as s:
+        seat_store.ensure_groups(s, r.id, seats.capacities(r))  # as an answer does: no start times
+        starts = {m.id: m.starts for m in r.meetings}
+        assert seat_store.ensure_groups(s, r.id, seats.capacities(r), starts) == []
+        assert seat_store.sequence_of(s, r.id, "workshop-1") == 0
+        later = {**starts, "workshop-1": oslo(2020, 6, 16, 18)}
+        assert seat_store.ensure_groups(s, r.id, seats.capacities(r), later) == [("workshop-1", 1)]
