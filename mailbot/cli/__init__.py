@@ -1,20 +1,27 @@
-"""Command line. Each module below adds its commands to `app`."""
+"""Command line: one `mailbot` entry point; each module in COMMANDS adds its commands to `app`."""
 
 from __future__ import annotations
 
-# Importing registers the commands; one module per command group.
-from mailbot.cli import (
-    inbox,  # noqa: E402,F401  mailbot inbox (the human queue)
-    members,  # noqa: E402,F401
-    membership,  # noqa: E402,F401
-    parse,  # noqa: E402,F401
-    results,  # noqa: E402,F401
-    staff,  # noqa: E402,F401  validate, plan, tick, run, members, demo, results
-    validate,  # noqa: E402,F401
-)
-from mailbot.cli import preview  # noqa: E402,F401  preview, send-test, templates check, run
-from mailbot.cli import selection  # noqa: E402,F401  mailbot selection show|approve CAMPAIGN
+import importlib
+
 from mailbot.cli.app import app
+
+# One module per command group, in the order `mailbot --help` lists them.
+# A new command group adds its module name here.
+COMMANDS = (
+    "validate",  # validate
+    "staff",  # tick, plan, demo
+    "preview",  # preview, send-test, templates check, run
+    "members",  # members import, list
+    "membership",  # members export, erase
+    "inbox",  # inbox: the human queue
+    "results",  # results, status
+    "selection",  # selection show|approve
+    "parse",  # parse
+)
+
+for _name in COMMANDS:
+    importlib.import_module(f"mailbot.cli.{_name}")
 
 
 def main() -> None:
