@@ -22,15 +22,15 @@ STRONG = 3
 WEAK = 1
 THRESHOLD = 3
 
+# _AUTO_SUBJECT, _AUTO_BODY and _CHALLENGE are written in lower case and searched in `lowered`
+# text: the same matches as re.I, several times faster on long alternations.
 _AUTO_SUBJECT = re.compile(
     r"automatisk\s+svar|autosvar|auto-?svar|automatic\s+(reply|response)|auto(matic)?[\s-]*reply|autoreply"
     r"|fraværsmelding|fravær|fraværende|out\s+of\s+(the\s+)?office|ikke\s+på\s+kontoret|abwesenheit"
     r"|abwesenheitsnotiz|frånvaro|frånvarande|fravær|\bferie\b|\bvacation\b|on\s+holiday|\bon\s+leave\b"
     r"|away\s+from\s+(the\s+)?office|automatyczna\s+odpowied|réponse\s+automatique|respuesta\s+automática"
     r"|risposta\s+automatica|automatisch\s+antwoord|afwezig|poissa|permisjon|i\s+permisjon",
-    re.I,
 )
-# Searched in `lowered` text, so written in lower case and compiled without re.I (see `lowered`).
 _AUTO_BODY = re.compile(
     r"(jeg|eg)\s+(er|har)\s+(på\s+ferie|borte|ute\s+av\s+kontoret|ikke\s+til\s+stede|fraværende|tilbake)"
     r"|(er|har)\s+(på\s+)?(ferie|fri|permisjon|kurs|reise)\s+(fra|frå|til|og|fram|frem|i\s+perioden)"
@@ -48,7 +48,7 @@ _CHALLENGE = re.compile(
     r"requires\s+confirmation|confirm\s+this\s+mail\s+server|guest\s+list|been\s+waitlisted"
     r"|allowed\s+list|whitelist|verify\s+(that\s+)?you\s+are\s+(a\s+)?(human|real)"
     r"|protected\s+by\s+\w+.{0,40}(click|link)|spam\s+(protection|filter).{0,60}(click|confirm|verify)",
-    re.S,  # searched in `lowered` text, like _AUTO_BODY
+    re.S,
 )
 
 
@@ -103,7 +103,7 @@ def judge_auto_reply(msg: Message, body: str) -> AutoReplyVerdict:
         add(WEAK, "empty Return-Path")
 
     subject = header_text(msg, "Subject")[:300]
-    if _AUTO_SUBJECT.search(subject):
+    if _AUTO_SUBJECT.search(lowered(subject)):
         # After "Re:" the words may be the survey's own title; before it they are the robot's.
         add(1 if _REPLY_PREFIX.match(subject) else 2, "subject")
     head = lowered(body[:3000])

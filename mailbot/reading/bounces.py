@@ -18,6 +18,7 @@ from flufl.bounce import _scan
 from flufl.bounce._detectors import simplematch
 
 from mailbot.reading.decode import MAX_TEXT_CHARS, header_text, part_text, walk
+from mailbot.reading.vocabulary import lowered
 
 _VERP_TOKEN = re.compile(r"\bbounces\+([A-Za-z0-9_=-]{1,64})@", re.I)
 _ADDRESS = re.compile(
@@ -28,16 +29,15 @@ _VALID_ADDRESS = re.compile(r"^" + _ADDRESS.pattern + r"$")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _SMTP_REPLY = re.compile(r"\b([45])\d\d[ -]")
 
-_BOUNCE_SENDER = re.compile(
-    r"mailer-daemon|postmaster|mail\s+delivery\s+(system|subsystem)|microsoftexchange", re.I
-)
+# _BOUNCE_SENDER and _BOUNCE_SUBJECT are asked of every message, so they are written in lower
+# case and searched in `lowered` text: the matches of re.I, several times faster.
+_BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail\s+delivery\s+(system|subsystem)|microsoftexchange")
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered|delivery\s+status\s+notification|delivery\s+(has\s+)?fail|failure\s+notice"
     r"|returned\s+mail|mail\s+delivery\s+failed|could\s+not\s+be\s+delivered|delivery\s+notification"
     r"|nondeliverable|non-deliverable|ikke\s+levert|kan\s+ikke\s+leveres|levering\s+mislykte|ikke\s+leverbar"
     r"|unzustellbar|olevererbar|kunde\s+inte\s+levereras|returned\s+to\s+sender|delivery\s+problem"
     r"|message\s+not\s+delivered|warning:\s+could\s+not\s+send|delayed\s+mail|delivery\s+delayed",
-    re.I,
 )
 _TEMPORARY_TEXT = re.compile(
     r"\bdelayed\b|will\s+(retry|keep\s+trying|continue\s+trying)|still\s+trying|has\s+not\s+yet\s+been\s+delivered"
@@ -84,7 +84,7 @@ def read_bounce(msg: Message, own_addresses: Iterable[str] = ()) -> Bounce | Non
         failed = _addresses_in_failure_text(text)
     addresses = tuple(sorted(a for a in (failed or delayed) if _is_theirs(a, own)))
     named_nobody = not addresses and not token and not is_dsn and not header_failed
-    if named_nobody and not _BOUNCE_SUBJECT.search(header_text(msg, "Subject")):
+    if named_nobody and not _BOUNCE_SUBJECT.search(lowered(header_text(msg, "Subject"))):
         return None  # a "Mail Delivery System" notice that names nobody and says no failure
     return Bounce(addresses=addresses, permanent=_permanence(failed, delayed, is_dsn, text, msg), token=token)
 
@@ -110,11 +110,13 @@ def _is_theirs(address: str, own: set[str]) -> bool:
 
 def _looks_like_bounce(msg: Message) -> bool:
     sender = header_text(msg, "From")
-    if _BOUNCE_SENDER.search(sender) or sender.strip() in ("<>", '""'):
+    if _BOUNCE_SENDER.search(lowered(sender)) or sender.strip() in ("<>", '""'):
         return True
     return_path = header_text(msg, "Return-Path").strip()
     subject = header_text(msg, "Subject")
-    return bool(_BOUNCE_SUBJECT.search(subject)) and (return_path in ("<>", "") or "daemon" in sender.lower())
+    return bool(_BOUNCE_SUBJECT.search(lowered(subject))) and (
+        return_path in ("<>", "") or "daemon" in sender.lower()
+    )
 
 
 def _delivery_status(msg: Message) -> tuple[set[str], set[str], bool]:
