@@ -7,8 +7,13 @@ slow server never holds database locks, and a crash leaves rows in "sending"
 for the sweeper rather than losing them. What a crash can duplicate is what
 was delivered but not yet recorded: at most `record_every` + 1 per sender.
 
-Composing (templates, tokens, DKIM) can run ahead of the network in a helper
-thread (`compose_ahead`); it is off by default, see docs/performance.md.
+Composing (templates, tokens, DKIM) overlaps the network without a thread:
+the transport writes one email's content (`begin`) and the next email is
+composed while the relay digests it, before its answer is read (`end`).
+
+A stop request (`stopping`) is honoured between two emails: the one in hand
+gets its answer and is recorded, the claimed rows not yet tried go back to
+the queue at once (no attempt counted), so nothing waits for the sweeper.
 
 Outcomes: 250 -> sent; 4xx or a dropped connection -> deferred with
 exponential backoff and jitter (failed after `max_attempts`); 5xx -> failed,
@@ -18,17 +23,16 @@ rest of the batch handed back untouched, the round ends.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
-import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from mailbot import campaign_mail, compose, links
 from mailbot.campaigns import Campaign, Survey
@@ -55,6 +59,13 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+class PipelinedTransport(Transport, Protocol):
+    """A transport that can write one email and read the answer later (`SmtpSender`)."""
+
+    def begin(self, message: bytes, envelope_from: str, recipient: str) -> None: ...
+    def end(self) -> str: ...
+
+
 @dataclass
 class SendReport:
     sent: int = 0
@@ -66,6 +77,7 @@ class SendReport:
     relay_down: bool = False  # the round ended because the relay could not be reached
     rate_limited: bool = False  # the round ended because a rate limit was used up
     quiet: bool = False  # quiet hours: only receipts and notices were taken
+    stopped: bool = False  # a stop request ended the round; untried rows were handed back
 
     def add(self, other: SendReport) -> None:
         self.sent += other.sent
@@ -76,6 +88,7 @@ class SendReport:
         self.relay_down |= other.relay_down
         self.rate_limited |= other.rate_limited
         self.quiet |= other.quiet
+        self.stopped |= other.stopped
         for k, v in other.by_step.items():
             self.by_step[k] = self.by_step.get(k, 0) + v
 
@@ -93,9 +106,6 @@ class SendOptions:
     record_every: int = 50  # outcomes per recording transaction (and at least every `record_interval` s)
     record_interval: float = 0.5
     signer: DkimSigner | None = None
-    # Compose in a helper thread this many messages ahead. Off by default: measured, the GIL hand-over
-    # (5 ms switch interval) costs more than the overlap gains on a loopback relay (docs/performance.md).
-    compose_ahead: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings, signer: DkimSigner | None = None) -> SendOptions:
@@ -188,8 +198,10 @@ def send_due(store: Store, composer: Composer, transport: Transport, now: dateti
              max_rounds: int | None = None, rng: random.Random | None = None,
              clock: Callable[[], datetime] | None = None,
              on_progress: Callable[[int], None] | None = None, options: SendOptions | None = None,
-             limiter: RateLimiter | None = None, sweep: bool = True) -> SendReport:
-    """Send everything due at `now`, batch by batch, until nothing is due, a limit is used up or the relay is down."""
+             limiter: RateLimiter | None = None, sweep: bool = True,
+             stopping: Callable[[], bool] | None = None) -> SendReport:
+    """Send everything due at `now`, batch by batch, until nothing is due, a limit is used up, the relay is
+    down or `stopping()` says so (checked between emails: claimed rows not yet tried go back to the queue)."""
     from zoneinfo import ZoneInfo
 
     opts = options or composer.options
@@ -202,7 +214,7 @@ def send_due(store: Store, composer: Composer, transport: Transport, now: dateti
         with store.transaction() as s:
             outbox_store.sweep(s, clock() if clock else now, opts.sending_timeout)
     windows = [w for w, _ in opts.limits.windows()]
-    while max_rounds is None or rounds < max_rounds:
+    while (max_rounds is None or rounds < max_rounds) and not (stopping and stopping()):
         rounds += 1
         t = clock() if clock else now
         quiet = opts.quiet is not None and opts.quiet.contains(t.astimezone(zone))
@@ -219,10 +231,11 @@ def send_due(store: Store, composer: Composer, transport: Transport, now: dateti
         if not claimed:
             break
         report.claimed += len(claimed)
-        _send_batch(store, composer, transport, claimed, opts, rng, clock or (lambda: now), limiter, report)
+        _send_batch(store, composer, transport, claimed, opts, rng, clock or (lambda: now), limiter, report,
+                    stopping)
         if on_progress:
             on_progress(len(claimed))
-        if report.relay_down:
+        if report.relay_down or report.stopped:
             break
     return report
 
@@ -249,43 +262,37 @@ def _prepare(composer: Composer, signer: DkimSigner | None, row: outbox_store.Cl
         return _Prepared(row, error=f"compose: {type(exc).__name__}: {exc}")
 
 
-def _ahead(items: list[outbox_store.Claimed], make: Callable[[outbox_store.Claimed], _Prepared],
-           depth: int = 8) -> Iterator[_Prepared]:
-    """`make` each item in a helper thread, up to `depth` ahead of the consumer."""
-    if len(items) <= 1 or depth <= 0:
-        yield from (make(i) for i in items)
-        return
-    q: queue.Queue[_Prepared | None] = queue.Queue(depth)
-    stop = threading.Event()
+class _OneStep:
+    """A transport with `send` only, seen as begin/end: the whole exchange happens in `end`."""
 
-    def produce() -> None:
-        try:
-            for item in items:
-                if stop.is_set():
-                    return
-                q.put(make(item))
-        finally:
-            q.put(None)
+    def __init__(self, inner: Transport):
+        self.inner = inner
+        self._args: tuple[bytes, str, str] | None = None
 
-    worker = threading.Thread(target=produce, name="mailbot-compose", daemon=True)
-    worker.start()
-    try:
-        while (p := q.get()) is not None:
-            yield p
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                q.get(timeout=0.05)
-        worker.join()
+    def begin(self, message: bytes, envelope_from: str, recipient: str) -> None:
+        self._args = (message, envelope_from, recipient)
+
+    def end(self) -> str:
+        assert self._args is not None
+        args, self._args = self._args, None
+        return self.inner.send(*args)
+
+
+def _pipelined(transport: Transport) -> PipelinedTransport | _OneStep:
+    if hasattr(transport, "begin") and hasattr(transport, "end"):
+        return cast(PipelinedTransport, transport)
+    return _OneStep(transport)
 
 
 def _send_batch(store: Store, composer: Composer, transport: Transport, claimed: list[outbox_store.Claimed],
                 opts: SendOptions, rng: random.Random, clock: Callable[[], datetime], limiter: RateLimiter | None,
-                report: SendReport) -> None:
+                report: SendReport, stopping: Callable[[], bool] | None = None) -> None:
+    """Send the claimed rows, composing each while the relay digests the one before; record in batches."""
     outcomes: list[outbox_store.Outcome] = []
     last_record = time.monotonic()
     done: set[int] = set()
+    wire = _pipelined(transport)
+    in_hand: tuple[_Prepared, datetime] | None = None  # content written, answer not read yet
 
     def flush() -> None:
         nonlocal last_record
@@ -295,46 +302,75 @@ def _send_batch(store: Store, composer: Composer, transport: Transport, claimed:
             outcomes.clear()
         last_record = time.monotonic()
 
+    def settle(p: _Prepared, outcome: outbox_store.Outcome, relay_down: bool) -> None:
+        outcomes.append(outcome)
+        done.add(p.row.outbox_id)
+        report.relay_down |= relay_down
+        if outcome.state == OutboxState.SENT:
+            report.sent += 1
+            report.by_step[p.row.step] = report.by_step.get(p.row.step, 0) + 1
+        elif outcome.state == OutboxState.DEFERRED:
+            report.deferred += 1
+        else:
+            report.failed += 1
+
+    def finish() -> None:
+        nonlocal in_hand
+        if in_hand is not None:
+            p, at = in_hand
+            in_hand = None
+            settle(p, *_outcome(wire.end, p, at, opts, rng))
+
     try:
-        for p in _ahead(claimed, lambda row: _prepare(composer, opts.signer, row, clock()), opts.compose_ahead):
-            row = p.row
-            assert row.recipient is not None
+        for row in claimed:
+            if stopping is not None and stopping():
+                report.stopped = True
+                break
+            p = _prepare(composer, opts.signer, row, clock())  # the relay is busy with the one in hand
+            finish()
+            if report.relay_down:
+                break
             now = clock()
             if p.data is None:
-                outcomes.append(outbox_store.Outcome(row.outbox_id, OutboxState.FAILED, now, p.error or "compose"))
-                report.failed += 1
+                settle(p, outbox_store.Outcome(row.outbox_id, OutboxState.FAILED, now, p.error or "compose"),
+                       False)
             else:
                 if limiter is not None:
                     limiter.acquire()
-                outcome, relay_down = _send_one(transport, row, p, now, opts, rng)
-                outcomes.append(outcome)
-                report.relay_down |= relay_down
-                if outcome.state == OutboxState.SENT:
-                    report.sent += 1
-                    report.by_step[row.step] = report.by_step.get(row.step, 0) + 1
-                elif outcome.state == OutboxState.DEFERRED:
-                    report.deferred += 1
+                assert row.recipient is not None
+                write = functools.partial(wire.begin, p.data, p.return_path, row.recipient.email)
+                outcome, down = _outcome(write, p, now, opts, rng)
+                if outcome.state == OutboxState.SENT:  # written, not yet answered
+                    in_hand = (p, now)
                 else:
-                    report.failed += 1
-            done.add(row.outbox_id)
-            if report.relay_down:
-                break
+                    settle(p, outcome, down)
+                    if down:
+                        break
             if len(outcomes) >= opts.record_every or time.monotonic() - last_record >= opts.record_interval:
                 flush()
+        finish()
     finally:
+        if in_hand is not None:  # an error while composing the next one: the one in hand still gets its answer
+            finish()
         flush()
         rest = [r.outbox_id for r in claimed if r.outbox_id not in done]
-        if rest:  # the relay is down (or we are stopping): hand the rest back, no attempt counted
+        if rest:  # the relay is down, or we are stopping: hand the rest back, no attempt counted
+            retry_at = clock() + (RELAY_PAUSE if report.relay_down else timedelta(0))
             with store.transaction() as s:
-                outbox_store.release(s, rest, clock() + RELAY_PAUSE)
+                outbox_store.release(s, rest, retry_at)
 
 
-def _send_one(transport: Transport, row: outbox_store.Claimed, p: _Prepared, now: datetime, opts: SendOptions,
-              rng: random.Random) -> tuple[outbox_store.Outcome, bool]:
-    """The outcome for this row, and whether the relay itself is unreachable."""
-    assert row.recipient is not None and p.data is not None
+def _outcome(call: Callable[[], object], p: _Prepared, now: datetime, opts: SendOptions,
+             rng: random.Random) -> tuple[outbox_store.Outcome, bool]:
+    """What `call` (writing the email, or reading its answer) means for the row, and whether the relay is down.
+
+    A call that returns is SENT (for `begin`: so far); its return value, when a
+    string, is the server's answer kept in the ledger.
+    """
+    row = p.row
+    assert row.recipient is not None
     try:
-        response = transport.send(p.data, p.return_path, row.recipient.email)
+        response = call()
     except PermanentSendError as exc:
         log.info("send failed outbox=%s campaign=%s step=%s member=%s response=%s", row.outbox_id,
                  row.campaign_id, row.step, row.recipient.member_id, exc.response)
@@ -348,7 +384,7 @@ def _send_one(transport: Transport, row: outbox_store.Claimed, p: _Prepared, now
                                     exc.response), down
     log.debug("sent outbox=%s campaign=%s step=%s member=%s", row.outbox_id, row.campaign_id, row.step,
               row.recipient.member_id)
-    return outbox_store.Outcome(row.outbox_id, OutboxState.SENT, now, response, p.message_id), False
+    return outbox_store.Outcome(row.outbox_id, OutboxState.SENT, now, str(response or ""), p.message_id), False
 
 
 def send_concurrently(store: Store, composer: Composer, transports: list[Transport], now: datetime,

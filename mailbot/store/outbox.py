@@ -11,6 +11,7 @@ the server's 250 and our commit, so duplicates are bounded by what was in flight
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -234,7 +235,9 @@ def claim(session: Session, now: datetime, limit: int, *, transactional_only: bo
             skipped.append({"oid": oid, "why": why})
             continue
         sending.append(oid)
-        claimed.append(Claimed(oid, cid, step, attempts, data, recipient))
+        # Interned: composing caches rendered pieces per (campaign, step) by identity, and each row
+        # read from the database is a new string; without this every email is rendered from scratch.
+        claimed.append(Claimed(oid, sys.intern(cid), sys.intern(step), attempts, data, recipient))
     assert OutboxState.QUEUED.can_move(OutboxState.SENDING) and OutboxState.DEFERRED.can_move(OutboxState.SENDING)
     if sending:
         session.execute(update(Outbox).where(Outbox.id.in_(sending))

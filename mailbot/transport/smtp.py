@@ -11,11 +11,17 @@ Security: "tls" (implicit TLS, port 465), "starttls" (port 587; refusing to
 go on in the clear when the server does not offer STARTTLS) or "none" (a
 relay on this machine). AUTH with user name and password when a user name is set.
 One SmtpSender is one connection: use one per thread.
+
+`send` is `begin` then `end`: `begin` runs MAIL, RCPT and DATA and writes the
+content, `end` reads the server's answer to it. The sender composes the next
+email between the two, while the relay digests this one — the same commands
+and bytes as `smtplib.SMTP.sendmail`, only the waiting is put to use.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 import socket
 import ssl
@@ -49,6 +55,7 @@ class SmtpSender:
         self.settings = settings
         self._conn: smtplib.SMTP | None = None
         self._sent_on_conn = 0
+        self._awaiting = False  # content written, answer not read yet
         self.connections = 0  # opened so far: tests check that connections are reused
 
     def _connect(self) -> smtplib.SMTP:
@@ -80,13 +87,21 @@ class SmtpSender:
 
     def send(self, message: bytes, envelope_from: str, recipient: str) -> str:
         """Deliver one message to one recipient; returns the server's reply to DATA."""
+        self.begin(message, envelope_from, recipient)
+        return self.end()
+
+    def begin(self, message: bytes, envelope_from: str, recipient: str) -> None:
+        """MAIL, RCPT, DATA and the content; `end` reads the answer. Refusals before the content raise here."""
+        assert not self._awaiting, "end() the message in hand first"
         for attempt in (1, 2):
             try:
                 if self._conn is None or self._sent_on_conn >= self.settings.reconnect_after:
                     self.close()
                     self._conn = self._connect()
                     self._sent_on_conn = 0
-                return self._transaction(self._conn, message, envelope_from, recipient)
+                self._start(self._conn, message, envelope_from, recipient)
+                self._awaiting = True
+                return
             except smtplib.SMTPAuthenticationError as exc:
                 self._drop()
                 raise RelayUnavailable(f"login refused: {_text(exc.smtp_code, exc.smtp_error)}") from None
@@ -99,7 +114,23 @@ class SmtpSender:
                 raise RelayUnavailable(f"connection: {type(exc).__name__}: {exc}") from None
         raise RelayUnavailable("connection lost twice")
 
-    def _transaction(self, conn: smtplib.SMTP, message: bytes, envelope_from: str, recipient: str) -> str:
+    def end(self) -> str:
+        """The server's answer to the content sent by `begin`: its text on 250, else a SendError."""
+        assert self._awaiting and self._conn is not None, "begin() first"
+        self._awaiting = False
+        conn = self._conn
+        try:
+            code, text = conn.getreply()
+        except (smtplib.SMTPServerDisconnected, ssl.SSLError, OSError) as exc:
+            self._drop()  # the content went out; whether it was kept, only the server knows
+            raise RelayUnavailable(f"connection: {type(exc).__name__}: {exc}") from None
+        if code != 250:
+            self._after_refusal(conn, code)
+            raise _error(code, text)
+        self._sent_on_conn += 1
+        return _text(code, text)
+
+    def _start(self, conn: smtplib.SMTP, message: bytes, envelope_from: str, recipient: str) -> None:
         code, text = conn.mail(envelope_from)
         if code != 250:
             self._after_refusal(conn, code)
@@ -108,15 +139,11 @@ class SmtpSender:
         if code not in (250, 251):
             self._after_refusal(conn, code)
             raise _error(code, text)
-        try:
-            code, text = conn.data(message)
-        except smtplib.SMTPDataError as exc:  # refused before the content (not 354)
-            code, text = exc.smtp_code, _as_bytes(exc.smtp_error)
-        if code != 250:
+        code, text = conn.docmd("data")
+        if code != 354:  # refused before the content
             self._after_refusal(conn, code)
             raise _error(code, text)
-        self._sent_on_conn += 1
-        return _text(code, text)
+        conn.send(_content(message))  # what smtplib's data() writes: dots doubled, ending in CRLF.CRLF
 
     def _after_refusal(self, conn: smtplib.SMTP, code: int) -> None:
         if code == 421:  # the server is closing the channel
@@ -128,12 +155,16 @@ class SmtpSender:
             self._drop()
 
     def _drop(self) -> None:
+        self._awaiting = False
         if self._conn is not None:
             with contextlib.suppress(OSError):
                 self._conn.close()
         self._conn = None
 
     def close(self) -> None:
+        if self._awaiting:  # a message in hand: read its answer rather than cut it off
+            with contextlib.suppress(Exception):
+                self.end()
         if self._conn is not None:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._conn.quit()
@@ -142,8 +173,14 @@ class SmtpSender:
         self._conn = None
 
 
-def _as_bytes(value: bytes | str) -> bytes:
-    return value if isinstance(value, bytes) else str(value).encode()
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _content(message: bytes) -> bytes:
+    q = _LEADING_DOT.sub(b"..", message)
+    if q[-2:] != b"\r\n":
+        q += b"\r\n"
+    return q + b".\r\n"
 
 
 def _text(code: int, text: bytes | str) -> str:

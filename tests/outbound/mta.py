@@ -5,7 +5,7 @@ address -> "550 5.1.1 …"), at random (`temp_rate`: share of RCPTs answered
 421 or 451), or wholesale (`down`: every RCPT answered 421). It keeps only
 who got how many messages (and, on request, the bytes), so 5 000 messages
 cost next to nothing. `python -m tests.outbound.mta PORT` runs it alone, in
-its own process, for the benchmarks.
+its own process, for the benchmarks (stdin: `count`, `stats`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class RelayHandler:
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.refused = 0
+        self.content_bytes = 0  # DATA content received, all messages (the benchmarks compare loops by it)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
@@ -49,6 +50,7 @@ class RelayHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self.lock:
+            self.content_bytes += len(envelope.original_content or b"") * len(envelope.rcpt_tos)
             for r in envelope.rcpt_tos:
                 self.received[r] += 1
                 if self.keep:
@@ -93,6 +95,9 @@ def main() -> None:
                     break
                 if line.strip() == "count":
                     print(sum(relay.handler.received.values()), flush=True)
+                elif line.strip() == "stats":  # messages and content bytes so far
+                    h = relay.handler
+                    print(sum(h.received.values()), h.content_bytes, flush=True)
         except KeyboardInterrupt:
             pass
         time.sleep(0)
