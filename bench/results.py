@@ -4,9 +4,21 @@
     .venv/bin/python bench/results.py --only sqlite
 
 Builds the schema with the migrations (so the indexes are the real ones),
-loads the data in bulk, then times `count_answers` + `summarise` (the results
-email's figures) and `build_report` (everything in the report, with segments
-and raking). PostgreSQL runs in a throwaway schema that is dropped afterwards.
+loads the data in bulk (raw INSERT/COPY, so the answer counts are then built
+once by `answer_counts.rebuild`, the same GROUP BY migration 0005 runs), then
+times:
+
+- `count_answers` + `summarise`: the results email's figures, read from the
+  kept counts (`answer_counts`, `respondent_counts`);
+- the GROUP BY over all answers that the kept counts replace (for comparison);
+- the segment breakdowns (invited and answered by age band, gender, district,
+  tag; reply/click; after which reminder): GROUP BY over joins;
+- raking and the weighted figures;
+- `build_report` (all of the above);
+- `responses.record` replacing one member's 20 answers, with the counts kept
+  (one transaction each, as a reply or a web form does).
+
+PostgreSQL runs in a throwaway schema that is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -29,10 +41,23 @@ sys.path.insert(0, str(ROOT))
 
 from mailbot.campaigns import Question, QuestionType, Survey  # noqa: E402
 from mailbot.config import Settings, load_settings  # noqa: E402
-from mailbot.report.build import build_report  # noqa: E402
+from mailbot.report.build import (  # noqa: E402
+    _raking_dimensions,
+    _weigh,
+    build_report,
+)
 from mailbot.report.population import Population  # noqa: E402
+from mailbot.report.segments import (  # noqa: E402
+    answered_by,
+    answered_by_column,
+    answered_by_tag,
+    dimensions_for,
+    invited_by,
+    invited_by_tag,
+)
 from mailbot.results import count_answers, summarise  # noqa: E402
-from mailbot.store import Store  # noqa: E402
+from mailbot.store import Store, answer_counts, responses  # noqa: E402
+from mailbot.store.models import Response  # noqa: E402
 
 PG_URL = os.environ.get("MAILBOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MEMBERS, QUESTIONS = 100_000, 20
@@ -57,8 +82,9 @@ def rows(s: Survey) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple],
     postcodes = ["1337", "1340", "1350", "1351", "1353", "1356", "1359", "1363", "1358", "1360"]
     aid = 0
     for m in range(1, MEMBERS + 1):
-        members.append((m, f"m{m}@example.no", 1930 + rnd.randrange(80), rnd.choice(postcodes), "active", T0, T0))
-        tags.append((m, rnd.choice(("kvinne", "mann"))))
+        members.append((m, f"m{m}@example.no", 1930 + rnd.randrange(80), rnd.choice(postcodes),
+                        rnd.choice(("kvinne", "mann")), "active", T0, T0))
+        tags.append((m, rnd.choice(("klima", "avfall", "helse"))))
         outbox.append((m, "bench", "invitation", m, "sent", 1, T0, T0, T0))
         if True:  # everyone answers: 100 000 x 20 questions, multi questions with two options each
             responses.append((m, "bench", m, rnd.choice(("reply", "click")),
@@ -78,7 +104,8 @@ def rows(s: Survey) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple],
 
 
 INSERTS = {
-    "members": "INSERT INTO members (id, email, birth_year, postcode, status, joined_at, changed_at, language) "
+    "members": "INSERT INTO members (id, email, birth_year, postcode, gender, status, joined_at, changed_at, "
+               "language) "
                "VALUES ({}, 'nb')",
     "member_tags": "INSERT INTO member_tags (member_id, tag) VALUES ({})",
     "outbox": "INSERT INTO outbox (id, campaign_id, step, member_id, status, attempts, not_before, created_at, "
@@ -156,13 +183,21 @@ def timed(fn, repeat: int = 5) -> tuple[float, float]:  # type: ignore[no-untype
 
 
 def run(name: str, store: Store, data: tuple[list[tuple], ...] | None, s: Survey) -> None:  # type: ignore[type-arg]
+    print(f"{name}: load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    start = time.perf_counter()
     store.upgrade()
+    print(f"{name}: migrations in {time.perf_counter() - start:.1f} s (an existing file: 0005 counts its answers)")
     if data is not None:
         took = load(store, data)
         print(f"{name}: loaded {len(data[0]):,} members, {len(data[3]):,} responses, {len(data[4]):,} answers "
               f"in {took:.1f} s")
+        start = time.perf_counter()
+        with store.transaction() as session:
+            answer_counts.rebuild(session, s.id)
+        print(f"{name}: answer counts built from the answers (GROUP BY, as migration 0005) in "
+              f"{time.perf_counter() - start:.1f} s")
     settings = bench_settings()
-    population = Population(gender={"Kvinne": 51, "Mann": 49}, gender_tags={"kvinne": "Kvinne", "mann": "Mann"},
+    population = Population(gender={"kvinne": 51, "mann": 49},
                             age_band={"15-29": 20, "30-44": 25, "45-59": 25, "60-74": 18, "75+": 12})
 
     def results() -> None:
@@ -173,10 +208,55 @@ def run(name: str, store: Store, data: tuple[list[tuple], ...] | None, s: Survey
         with store.transaction() as session:
             build_report(session, s, settings, population)
 
+    def scan() -> None:
+        with store.transaction() as session:
+            answer_counts.from_answers(session, s.id)
+
+    dims = dimensions_for(s, settings, population.gender_tags, tuple(population.gender))
+
+    def segments() -> None:
+        with store.transaction() as session:
+            for expr in dims.expressions.values():
+                invited_by(session, s.id, expr)
+                answered_by(session, s.id, expr)
+            invited_by_tag(session, s.id)
+            answered_by_tag(session, s.id)
+            answered_by_column(session, s.id, Response.source)
+            answered_by_column(session, s.id, Response.after_step)
+
+    def weighting() -> None:
+        with store.transaction() as session:
+            counts = count_answers(session, s, MEMBERS)
+            _weigh(session, s, dims, population, _raking_dimensions(dims, population), counts)
+
     med, best = timed(results)
-    print(f"{name}: count_answers + summarise  median {med:.3f} s  best {best:.3f} s")
+    print(f"{name}: count_answers + summarise (kept counts)  median {med:.4f} s  best {best:.4f} s")
+    with store.transaction() as session:
+        assert answer_counts.read(session, s.id) == answer_counts.from_answers(session, s.id)
+    med, best = timed(scan, repeat=3)
+    print(f"{name}: the same by GROUP BY over all answers (what the counts replace)  "
+          f"median {med:.3f} s  best {best:.3f} s")
+    med, best = timed(segments, repeat=3)
+    print(f"{name}: segment breakdowns ({len(dims.expressions)} dimensions + tags + reply/click + reminder)  "
+          f"median {med:.3f} s  best {best:.3f} s")
+    med, best = timed(weighting, repeat=3)
+    print(f"{name}: raking + weighted figures  median {med:.3f} s  best {best:.3f} s")
     med, best = timed(report, repeat=3)
-    print(f"{name}: build_report (segments, raking, weighted figures)  median {med:.3f} s  best {best:.3f} s")
+    print(f"{name}: build_report (all of the above)  median {med:.3f} s  best {best:.3f} s")
+    rnd = random.Random(2)
+    took = []
+    for m in rnd.sample(range(1, MEMBERS + 1), 300):
+        answers = {q.id: (tuple(rnd.sample(q.options, 2)) if q.type == QuestionType.MULTI else
+                          rnd.randint(1, 5) if q.type == QuestionType.SCALE else rnd.choice(q.options))
+                   for q in s.questions}
+        start = time.perf_counter()
+        with store.transaction() as session:
+            responses.record(session, s, m, answers, source="reply", after_step=None, now=T0)
+        took.append(time.perf_counter() - start)
+    print(f"{name}: responses.record replacing 20 answers, counts kept (300 transactions)  "
+          f"median {1000 * statistics.median(took):.1f} ms  p95 {1000 * sorted(took)[284]:.1f} ms")
+    with store.transaction() as session:
+        assert answer_counts.read(session, s.id) == answer_counts.from_answers(session, s.id)
 
 
 def main() -> None:

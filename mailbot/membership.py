@@ -495,7 +495,8 @@ def export_member(session: Session, settings: Settings, member_id: int) -> dict[
         "organisation": settings.panel.organisation,
         "member": {
             "id": m.id, "email": m.email, "name": m.name, "language": m.language, "birth_year": m.birth_year,
-            "postcode": m.postcode, "district": settings.district_of(m.postcode), "status": m.status,
+            "gender": m.gender, "postcode": m.postcode, "district": settings.district_of(m.postcode),
+            "status": m.status,
             "status_reason": m.status_reason, "paused_until": _iso(m.paused_until),
             "joined_at": _iso(m.joined_at), "changed_at": _iso(m.changed_at), "tags": tags,
         },
@@ -575,6 +576,7 @@ def erase(session: Session, member_id: int, now: datetime, *, actor: str) -> Era
     _forget_signups(session, signup_cond, erasing=True)
     m.email = m.name = m.postcode = m.status_reason = None
     m.birth_year = None
+    m.gender = None
     m.paused_until = None
     m.language = "nb"
     m.status = MemberStatus.ERASED.value

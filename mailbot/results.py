@@ -1,7 +1,9 @@
 """What a survey found: aggregation in SQL, privacy rules in pure Python.
 
-`count_answers` asks the database for counts only (GROUP BY), never answer
-rows, so it stays fast at 100 000 members; `summarise` turns the counts into
+`count_answers` reads the counts the database keeps beside the answers
+(`mailbot.store.answer_counts`, updated in the transaction that records each
+answer and always equal to a GROUP BY over them), never answer rows, so it
+stays fast at 100 000 members; `summarise` turns the counts into
 `Results`, applying the minimum group size k to every figure (see
 `mailbot.report.privacy` for the rules, including complementary suppression).
 Weighting, segments and the report live in `mailbot.report`.
@@ -12,12 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.campaigns import Question, QuestionType, Survey
 from mailbot.report.privacy import suppress_row
-from mailbot.store.models import Answer, Response
+from mailbot.store import answer_counts
 
 
 @dataclass(frozen=True)
@@ -74,42 +75,17 @@ class Counts:
 
 
 def count_answers(session: Session, survey: Survey, invited: int) -> Counts:
-    """Counts per question and value, by GROUP BY on the answers index; never loads answer rows."""
-    answered = count_respondents(session, survey.id)
-    per_value: dict[tuple[str, str], int] = {}
-    per_question: dict[str, int] = {}
-    types = {q.id: q.type for q in survey.questions}
-    # Covered by ix_answers_aggregate (campaign_id, question_id, choice, number, response_id).
-    for qid, choice, number, count in session.execute(
-        select(Answer.question_id, Answer.choice, Answer.number, func.count())
-        .where(Answer.campaign_id == survey.id)
-        .group_by(Answer.question_id, Answer.choice, Answer.number)
-    ):
-        qtype = types.get(qid)
-        if qtype is None:
-            continue  # a question removed from the schedule after answers came in
-        if qtype != QuestionType.MULTI:
-            # choice, scale and text have exactly one row per respondent and question
-            per_question[qid] = per_question.get(qid, 0) + count
-        if choice is not None or number is not None:
-            per_value[(qid, choice if choice is not None else str(number))] = count
-    multi = [q.id for q in survey.questions if q.type == QuestionType.MULTI]
-    if multi:
-        for qid, n in session.execute(
-            select(Answer.question_id, func.count(func.distinct(Answer.response_id)))
-            .where(Answer.campaign_id == survey.id, Answer.question_id.in_(multi))
-            .group_by(Answer.question_id)
-        ):
-            per_question[qid] = n
-    return Counts(invited=invited, answered=answered, per_question=per_question, per_value=per_value)
+    """Counts per question and value, read from the kept counts (a few hundred rows, never answer rows)."""
+    tally = answer_counts.read(session, survey.id)
+    known = {q.id for q in survey.questions}  # a question removed from the schedule after answers came in
+    return Counts(invited=invited, answered=tally.respondents,
+                  per_question={q: n for q, n in tally.per_question.items() if q in known},
+                  per_value={(q, v): n for (q, v), n in tally.per_value.items() if q in known})
 
 
 def count_respondents(session: Session, campaign_id: str) -> int:
     """Members who answered at least one question."""
-    return session.scalar(
-        select(func.count()).select_from(Response)
-        .where(Response.campaign_id == campaign_id, exists().where(Answer.response_id == Response.id))
-    ) or 0
+    return answer_counts.read(session, campaign_id).respondents
 
 
 def summarise(survey: Survey, counts: Counts, min_group_size: int,

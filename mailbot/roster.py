@@ -4,7 +4,7 @@ Pure: bytes in, rows and problems out; nothing is stored here. Real files come
 from Excel (windows-1252 or UTF-16, `;` between fields in a Norwegian locale),
 LibreOffice and web forms (UTF-8, with or without BOM), so the encoding and the
 delimiter are detected. A header line is required; Norwegian column names
-(e-post, navn, språk, fødselsår, postnummer, merker) are understood too.
+(e-post, navn, språk, fødselsår, postnummer, kjønn, merker) are understood too.
 
 Emails are normalised (trimmed, lower-cased whole: municipal systems treat
 addresses case-insensitively) and a second row for one address is a problem
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from mailbot.config import Problem, postcode_matches
 
-COLUMNS = ("email", "name", "language", "birth_year", "postcode", "tags")
+COLUMNS = ("email", "name", "language", "birth_year", "postcode", "gender", "tags")
 _ALIASES = {
     "e-post": "email",
     "epost": "email",
@@ -48,6 +48,9 @@ _ALIASES = {
     "postnr": "postcode",
     "postnr.": "postcode",
     "zip": "postcode",
+    "kjønn": "gender",
+    "kjonn": "gender",
+    "sex": "gender",
     "merker": "tags",
     "tagger": "tags",
     "tag": "tags",
@@ -68,6 +71,15 @@ LANGUAGES = {
     "english": "en",
     "eng": "en",
 }
+# Stored values of members.gender (what population.toml [gender] is keyed by), and how people write them.
+GENDERS = ("kvinne", "mann", "annet")
+_GENDER_WORDS = {
+    "kvinne": "kvinne", "k": "kvinne", "kvinnelig": "kvinne", "dame": "kvinne", "kvinne/jente": "kvinne",
+    "f": "kvinne", "female": "kvinne", "woman": "kvinne", "w": "kvinne",
+    "mann": "mann", "m": "mann", "mannlig": "mann", "herre": "mann", "male": "mann", "man": "mann",
+    "annet": "annet", "anna": "annet", "annen": "annet", "anna kjønn": "annet", "ikke-binær": "annet",
+    "ikkje-binær": "annet", "x": "annet", "other": "annet", "non-binary": "annet",
+}
 _EMAIL = re.compile(r"[^@\s\"(),:;<>\[\]\\]+@[^@\s\"(),:;<>\[\]\\]+\.[^@\s\"(),:;<>\[\]\\.]{2,}")
 OLDEST_BIRTH_YEAR = 1900
 MAX_TAG_LENGTH = 60
@@ -82,6 +94,7 @@ class RosterRow:
     birth_year: int | None = None
     postcode: str | None = None
     tags: tuple[str, ...] = ()
+    gender: str | None = None  # one of GENDERS; None: not given
 
 
 @dataclass(frozen=True)
@@ -291,6 +304,12 @@ def _row(
         else:
             postcode = code
 
+    gender: str | None = None
+    if values.get("gender"):
+        gender = _GENDER_WORDS.get(values["gender"].strip().lower())
+        if gender is None:
+            bad(f"unknown gender {values['gender']!r}", "write kvinne, mann or annet (or leave it empty)")
+
     tags = tuple(dict.fromkeys(t.strip() for t in re.split(r"[;,]", values.get("tags", "")) if t.strip()))
     for tag in tags:
         if len(tag) > MAX_TAG_LENGTH:
@@ -301,4 +320,4 @@ def _row(
         bad("the name is longer than 200 characters", "shorten it")
     if problems:
         return None, problems
-    return RosterRow(line, address, name, language, birth_year, postcode, tags), []
+    return RosterRow(line, address, name, language, birth_year, postcode, tags, gender), []

@@ -135,10 +135,11 @@ def build_report(session: Session, survey: Survey, settings: Settings, populatio
         except RakingFailed as exc:
             problem = str(exc)
     results = summarise(survey, counts, k, quotes)
-    segments = [
+    tables = [
         _segment_table(session, survey.id, dim, dims, population, k, cell_weights, raking_dims)
         for dim in dims.expressions
     ]
+    segments = [t for t in tables if t is not None]
     tags_invited = invited_by_tag(session, survey.id)
     if tags_invited:
         segments.append(_tag_table(tags_invited, answered_by_tag(session, survey.id), k))
@@ -186,7 +187,8 @@ def _weigh(session: Session, survey: Survey, dims: Dimensions, population: Popul
 
 def _segment_table(session: Session, campaign_id: str, dim: str, dims: Dimensions,
                    population: Population | None, k: int, cell_weights: CellWeights | None,
-                   raking_dims: Sequence[str]) -> SegmentTable:
+                   raking_dims: Sequence[str]) -> SegmentTable | None:
+    """The dimension's table; None when nobody invited has a known value (no genders in the roster)."""
     expr = dims.expressions[dim]
     inv = invited_by(session, campaign_id, expr)
     ans = answered_by(session, campaign_id, expr)
@@ -200,6 +202,8 @@ def _segment_table(session: Session, campaign_id: str, dim: str, dims: Dimension
     ans_hidden = suppress_row(ans_counts, k)
     known_inv = sum(inv_counts[: len(cats)])
     known_ans = sum(ans_counts[: len(cats)])
+    if not known_inv and not known_ans:
+        return None
     margin = population.margin(dim) if population else {}
     margin_total = sum(margin.values())
     weighted: dict[str | None, float] = {}

@@ -10,18 +10,19 @@ the reference and nothing is weighted.
 
     [age_band]            # the panel's [panel] age_bands
     "15-29" = 21500
-    [gender]
-    Kvinne = 52300
-    Mann = 51200
+    [gender]              # kvinne, mann (annet): members.gender, from the roster's kjønn column
+    kvinne = 52300
+    mann = 51200
     [district]            # the names in config.toml [districts]
     Sandvika = 24100
-    [gender_tags]         # the member tag that says a member's gender
-    kvinne = "Kvinne"
-    mann = "Mann"
+    [gender_tags]         # optional, older panels: a member tag that says the gender
+    kvinne = "kvinne"
     [weighting]
     enabled = true
     [balance]
     tolerance = 0.2       # a group is under-represented below 80 % of its expected share
+
+The commented example at the repository root (population.toml) explains every key.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mailbot.config import ConfigError, Problem, Settings
+from mailbot.roster import GENDERS
 from mailbot.tomlsource import key_lines, line_of
 
 
@@ -97,6 +99,11 @@ def load_population(path: Path, settings: Settings) -> Population:
         if district not in settings.config.districts:
             problems.append(Problem(path, line_of(lines, ("district", district)),
                                     f"unknown district {district!r}", "use names in [districts]"))
+    for gender in population.gender:
+        if gender.lower() not in GENDERS and not population.gender_tags:
+            problems.append(Problem(path, line_of(lines, ("gender", gender)), f"unknown gender {gender!r}",
+                                    f"use {', '.join(GENDERS)} (the values of the roster's kjønn column), "
+                                    "or name tags in [gender_tags]"))
     for tag, gender in population.gender_tags.items():
         if population.gender and gender not in population.gender:
             problems.append(Problem(path, line_of(lines, ("gender_tags", tag)), f"unknown gender {gender!r}",

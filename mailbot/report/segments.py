@@ -3,9 +3,12 @@
 Age band and district are computed in the database by CASE expressions built
 from config.toml ([panel] age_bands, [districts]) so that grouping happens
 there; tests check the expressions agree with `age_band_of` and
-`Settings.district_of` for every postcode and birth year. Gender comes from
-a member tag named in population.toml [gender_tags]. Ages are taken on the
-day the survey opened, so a report made later shows the same bands.
+`Settings.district_of` for every postcode and birth year. Gender is the
+member's `gender` column (kvinne, mann, annet; from the roster's gender/kjønn
+column), named as population.toml [gender] names it; for files written before
+that column existed, a member tag named in [gender_tags] is used when the
+column is empty. Ages are taken on the day the survey opened, so a report
+made later shows the same bands.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mailbot.campaigns import Survey
 from mailbot.config import Settings, parse_age_band
+from mailbot.roster import GENDERS
 from mailbot.states import OutboxState
 from mailbot.store.models import Answer, Member, MemberTag, Outbox, Response
 
@@ -75,15 +79,24 @@ def district_expr(districts: Mapping[str, Sequence[str]]) -> ColumnElement[Any]:
     return case(*whens, else_=null()) if whens else null()
 
 
-def gender_expr(gender_tags: Mapping[str, str]) -> ColumnElement[Any]:
-    """The gender named by the member's tag ([gender_tags] in population.toml), or NULL."""
+def gender_labels(genders: Sequence[str]) -> dict[str, str]:
+    """Stored value (kvinne, mann, annet) -> the category as population.toml writes it ("Kvinne")."""
+    named = {g.lower(): g for g in genders if g.lower() in GENDERS}
+    return named or {g: g for g in GENDERS}
+
+
+def gender_expr(gender_tags: Mapping[str, str], genders: Sequence[str] = ()) -> ColumnElement[Any]:
+    """The member's gender as a category of `genders` (members.gender; else the [gender_tags] tag), or NULL."""
+    column = case(*((Member.gender == stored, literal(label)) for stored, label in gender_labels(genders).items()),
+                  else_=null())
     if not gender_tags:
-        return null()
+        return column
     tag_to_gender = case(*((MemberTag.tag == t, literal(g)) for t, g in gender_tags.items()),
                          else_=null())
-    return (select(func.min(tag_to_gender))
-            .where(MemberTag.member_id == Member.id, MemberTag.tag.in_(list(gender_tags)))
-            .scalar_subquery())
+    tagged = (select(func.min(tag_to_gender))
+              .where(MemberTag.member_id == Member.id, MemberTag.tag.in_(list(gender_tags)))
+              .scalar_subquery())
+    return func.coalesce(column, tagged)
 
 
 @dataclass(frozen=True)
@@ -99,9 +112,8 @@ def dimensions_for(survey: Survey, settings: Settings, gender_tags: Mapping[str,
     today = survey.opens.date()
     exprs: dict[str, ColumnElement[Any]] = {"age_band": age_band_expr(settings.panel.age_bands, today)}
     cats: dict[str, tuple[str, ...]] = {"age_band": tuple(settings.panel.age_bands)}
-    if gender_tags:
-        exprs["gender"] = gender_expr(gender_tags)
-        cats["gender"] = tuple(genders) or tuple(dict.fromkeys(gender_tags.values()))
+    exprs["gender"] = gender_expr(gender_tags, genders)
+    cats["gender"] = (tuple(genders) or tuple(dict.fromkeys([*gender_labels(()).values(), *gender_tags.values()])))
     if settings.config.districts:
         exprs["district"] = district_expr(settings.config.districts)
         cats["district"] = tuple(settings.config.districts)

@@ -26,7 +26,7 @@ CHUNK = 500  # ids or addresses per IN (…): well below every driver's paramete
 
 
 class RosterLike(Protocol):
-    """What `upsert_members` reads from a row (a `mailbot.roster.RosterRow`)."""
+    """What `upsert_members` reads from a row (a `mailbot.roster.RosterRow`); `gender` is read if present."""
 
     @property
     def email(self) -> str: ...
@@ -58,6 +58,7 @@ class MemberRecord:
     joined_at: datetime
     changed_at: datetime
     tags: tuple[str, ...] = ()
+    gender: str | None = None
 
     @property
     def recipient(self) -> Recipient | None:
@@ -74,7 +75,7 @@ class UnknownMember(LookupError):
 # A status never left once reached: the personal data is gone.
 FINAL = frozenset({MemberStatus.ERASED})
 
-_FIELDS = ("name", "language", "birth_year", "postcode")
+_FIELDS = ("name", "language", "birth_year", "postcode", "gender")
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -100,7 +101,8 @@ def upsert_members(
     for chunk in _chunks(emails):
         result = session.execute(
             select(
-                Member.id, Member.email, Member.name, Member.language, Member.birth_year, Member.postcode
+                Member.id, Member.email, Member.name, Member.language, Member.birth_year, Member.postcode,
+                Member.gender,
             ).where(Member.email.in_(chunk))
         )
         for m in result.mappings():
@@ -113,6 +115,7 @@ def upsert_members(
             "language": row.language or default_language,
             "birth_year": row.birth_year,
             "postcode": row.postcode,
+            "gender": getattr(row, "gender", None),
             "status": MemberStatus.ACTIVE.value,
             "joined_at": now,
             "changed_at": now,
@@ -131,7 +134,7 @@ def upsert_members(
     changed_ids: set[int] = set()
     for address, current in existing.items():
         row = by_email[address]
-        wanted = {f: getattr(row, f) for f in _FIELDS if getattr(row, f)}
+        wanted = {f: getattr(row, f, None) for f in _FIELDS if getattr(row, f, None)}
         if any(current[f] != v for f, v in wanted.items()):
             changes.append(
                 {"id": current["id"], **{f: current[f] for f in _FIELDS}, **wanted, "changed_at": now}
@@ -178,6 +181,7 @@ def _record(m: Member, tags: Iterable[str]) -> MemberRecord:
         joined_at=m.joined_at,
         changed_at=m.changed_at,
         tags=tuple(sorted(tags)),
+        gender=m.gender,
     )
 
 

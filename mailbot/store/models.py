@@ -72,6 +72,7 @@ class Member(Base):
     language: Mapped[str] = mapped_column(String(5), default="nb")
     birth_year: Mapped[int | None] = mapped_column(Integer)
     postcode: Mapped[str | None] = mapped_column(String(10))
+    gender: Mapped[str | None] = mapped_column(String(10))  # kvinne, mann, annet (mailbot.roster.GENDERS)
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
     paused_until: Mapped[datetime | None] = mapped_column()
@@ -165,6 +166,7 @@ class Response(Base):
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "member_id", name="uq_responses_campaign_member"),
+        Index("ix_responses_campaign_source", "campaign_id", "source", "after_step"),  # migration 0003
     )
 
 
@@ -184,4 +186,37 @@ class Answer(Base):
     __table_args__ = (
         Index("ix_answers_campaign_question_choice", "campaign_id", "question_id", "choice"),
         Index("ix_answers_response", "response_id"),
+        # Migration 0003: weighted sums and segment queries read answers from this index alone.
+        Index("ix_answers_aggregate", "campaign_id", "question_id", "choice", "number", "response_id"),
     )
+
+
+class AnswerCount(Base):
+    """Answers per question and value (option text or str(scale value)) of one campaign.
+
+    Kept by `mailbot.store.answer_counts` in the same transaction as the answers
+    it counts (`responses.record`), so results read a few hundred rows instead of
+    millions of answers; always equal to a GROUP BY over `answers`. A count
+    that drops to 0 keeps its row.
+    """
+
+    __tablename__ = "answer_counts"
+
+    campaign_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RespondentCount(Base):
+    """Responses with at least one answer, per question; question_id "" counts the whole campaign.
+
+    Kept with `AnswerCount`. Erasing a member leaves both unchanged: the
+    anonymous answers keep counting.
+    """
+
+    __tablename__ = "respondent_counts"
+
+    campaign_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)

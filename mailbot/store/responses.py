@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from mailbot.campaigns import AnswerValue, QuestionType, Survey
+from mailbot.store import answer_counts
 from mailbot.store.models import Answer, Response
 
 
 def record(session: Session, survey: Survey, member_id: int, answers: Mapping[str, AnswerValue], *,
            source: str, after_step: str | None, now: datetime) -> int:
-    """Record answers (replacing earlier answers to the same questions); returns the response id."""
+    """Record answers (replacing earlier answers to the same questions); returns the response id.
+
+    The campaign's answer counts (`mailbot.store.answer_counts`) change in the same transaction.
+    """
     response = session.scalars(
         select(Response).where(Response.campaign_id == survey.id, Response.member_id == member_id)
         .with_for_update()
@@ -28,17 +32,20 @@ def record(session: Session, survey: Survey, member_id: int, answers: Mapping[st
     else:
         response.updated_at = now
         response.source = source
+    before: list[answer_counts.Row] = []
     if answers:
+        before = answer_counts.rows_of(session, response.id)
         session.execute(delete(Answer).where(Answer.response_id == response.id,
                                              Answer.question_id.in_(list(answers))))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for qid, value in answers.items():
         q = survey.question(qid)
         if q is None:
             continue
         base = {"response_id": response.id, "campaign_id": survey.id, "question_id": qid}
         if q.type == QuestionType.MULTI:
-            values = value if isinstance(value, tuple) else (str(value),)
+            # One row per chosen option, so counting rows counts people.
+            values = tuple(dict.fromkeys(value)) if isinstance(value, tuple) else (str(value),)
             rows += [{**base, "choice": v, "number": None, "text": None} for v in values]
         elif q.type == QuestionType.CHOICE:
             rows.append({**base, "choice": str(value), "number": None, "text": None})
@@ -48,6 +55,10 @@ def record(session: Session, survey: Survey, member_id: int, answers: Mapping[st
             rows.append({**base, "choice": None, "number": None, "text": str(value)})
     if rows:
         session.execute(cast(Table, Answer.__table__).insert(), rows)
+    if answers:
+        after = [r for r in before if r[0] not in answers]
+        after += [(r["question_id"], answer_counts.value_of(r["choice"], r["number"])) for r in rows]
+        answer_counts.apply(session, survey.id, before, after)
     return response.id
 
 

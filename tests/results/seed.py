@@ -51,8 +51,12 @@ def postcode_of(i: int) -> str:
     return "1310" if i < 10 else "1356" if i < 17 else "1400"  # Sandvika 10, Bekkestua 7, no district 3
 
 
+def gender_of(i: int) -> str:
+    return "kvinne" if i % 2 == 0 else "mann"  # members.gender, as the roster's kjønn column gives it
+
+
 def gender_tag_of(i: int) -> str:
-    return "kvinne" if i % 2 == 0 else "mann"
+    return gender_of(i)  # the same as a tag, for population files that still name [gender_tags]
 
 
 def seed(session: Session, survey: Survey, invited: int = 20) -> list[int]:
@@ -61,6 +65,7 @@ def seed(session: Session, survey: Survey, invited: int = 20) -> list[int]:
     for i in range(invited):
         m = create_member(session, f"beboer{i}@example.no", name=f"Beboer {i}", birth_year=birth_year_of(i),
                           postcode=postcode_of(i), tags=(gender_tag_of(i),))
+        m.gender = gender_of(i)
         ids.append(m.id)
     outbox_store.queue(session, survey.id, "invitation", ids, NOW)
     session.execute(update(Outbox).values(status="sent", sent_at=NOW))

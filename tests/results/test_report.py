@@ -18,7 +18,7 @@ from tests.conftest import ROOT, make_survey
 from tests.factories import create_member
 from tests.results.seed import seed
 
-WOMEN_3_TO_1 = Population(gender={"Kvinne": 3, "Mann": 1}, gender_tags={"kvinne": "Kvinne", "mann": "Mann"})
+WOMEN_3_TO_1 = Population(gender={"Kvinne": 3, "Mann": 1})  # members.gender kvinne / mann
 
 
 def with_k(settings: Settings, k: int) -> Settings:

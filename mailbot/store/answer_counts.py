@@ -1,0 +1,131 @@
+"""Counts of answers kept beside the answers, so results never scan millions of rows.
+
+`answer_counts` holds answers per (campaign, question, value) and
+`respondent_counts` the responses with at least one answer per question
+(question "" = the campaign). `apply` is called by `responses.record` in the
+same transaction that replaces a member's answers, with the member's answer
+rows before and after: the difference is added with one upsert per table.
+Erasing a member only detaches the response, so nothing here changes.
+
+`rebuild` recomputes both tables from `answers` with GROUP BY (after a bulk
+load, or to repair); `from_answers` is that GROUP BY truth, which tests
+compare with the kept counts after random record / replace / erase sequences.
+
+Rows are upserted in sorted key order, so two transactions recording for
+different members lock the shared counter rows in the same order (no deadlock).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, cast, delete, func, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from mailbot.store.models import Answer, AnswerCount, RespondentCount
+
+ANY_QUESTION = ""  # respondent_counts.question_id for "answered at least one question"
+
+# One answer row as `apply` needs it: (question id, value); value None for free text.
+Row = tuple[str, str | None]
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A campaign's counts: per (question, value), respondents per question, respondents in all."""
+
+    per_value: dict[tuple[str, str], int]
+    per_question: dict[str, int]
+    respondents: int
+
+
+def value_of(choice: str | None, number: int | None) -> str | None:
+    """The counted value of an answer row: the option text, the scale value as text, or None (text)."""
+    return choice if choice is not None else (str(number) if number is not None else None)
+
+
+def rows_of(session: Session, response_id: int) -> list[Row]:
+    """The response's answer rows, as `apply` compares them."""
+    return [(qid, value_of(choice, number)) for qid, choice, number in session.execute(
+        select(Answer.question_id, Answer.choice, Answer.number).where(Answer.response_id == response_id))]
+
+
+def apply(session: Session, campaign_id: str, before: Iterable[Row], after: Iterable[Row]) -> None:
+    """Change the counts by what one response's answers became (`before` -> `after`)."""
+    old, new = list(before), list(after)
+    values: Counter[tuple[str, str]] = Counter((q, v) for q, v in new if v is not None)
+    values.subtract((q, v) for q, v in old if v is not None)
+    questions: Counter[str] = Counter({q: 1 for q, _ in new})
+    questions.subtract({q: 1 for q, _ in old})
+    questions[ANY_QUESTION] += int(bool(new)) - int(bool(old))
+    value_rows = [{"campaign_id": campaign_id, "question_id": q, "value": v, "n": d}
+                  for (q, v), d in sorted(values.items()) if d]
+    question_rows = [{"campaign_id": campaign_id, "question_id": q, "n": d}
+                     for q, d in sorted(questions.items()) if d]
+    if value_rows:
+        _add(session, AnswerCount, ("campaign_id", "question_id", "value"), value_rows)
+    if question_rows:
+        _add(session, RespondentCount, ("campaign_id", "question_id"), question_rows)
+
+
+def _add(session: Session, model: Any, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = upsert(model)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={"n": model.n + stmt.excluded.n})
+    session.execute(stmt, rows)
+
+
+def read(session: Session, campaign_id: str) -> Tally:
+    """The kept counts of one campaign (a few hundred rows at most)."""
+    per_value = {(q, v): n for q, v, n in session.execute(
+        select(AnswerCount.question_id, AnswerCount.value, AnswerCount.n)
+        .where(AnswerCount.campaign_id == campaign_id, AnswerCount.n > 0))}
+    per_question = {q: n for q, n in session.execute(
+        select(RespondentCount.question_id, RespondentCount.n)
+        .where(RespondentCount.campaign_id == campaign_id, RespondentCount.n > 0))}
+    respondents = per_question.pop(ANY_QUESTION, 0)
+    return Tally(per_value, per_question, respondents)
+
+
+def _value_expr() -> Any:
+    return func.coalesce(Answer.choice, cast(Answer.number, String))
+
+
+def from_answers(session: Session, campaign_id: str) -> Tally:
+    """The same counts by GROUP BY over every answer row of the campaign (slow; the truth)."""
+    value = _value_expr()
+    per_value = {(q, v): n for q, v, n in session.execute(
+        select(Answer.question_id, value, func.count())
+        .where(Answer.campaign_id == campaign_id, value.is_not(None))
+        .group_by(Answer.question_id, value))}
+    per_question = {q: n for q, n in session.execute(
+        select(Answer.question_id, func.count(func.distinct(Answer.response_id)))
+        .where(Answer.campaign_id == campaign_id).group_by(Answer.question_id))}
+    respondents = session.scalar(
+        select(func.count(func.distinct(Answer.response_id))).where(Answer.campaign_id == campaign_id)) or 0
+    return Tally(per_value, per_question, respondents)
+
+
+def rebuild(session: Session, campaign_id: str | None = None) -> None:
+    """Recompute the counts from `answers` (one campaign, or all): after a bulk load, or to repair."""
+    for model in (AnswerCount, RespondentCount):
+        stmt = delete(model)
+        session.execute(stmt.where(model.campaign_id == campaign_id) if campaign_id is not None else stmt)
+    where = [Answer.campaign_id == campaign_id] if campaign_id is not None else []
+    value = _value_expr()
+    session.execute(insert(AnswerCount).from_select(
+        ["campaign_id", "question_id", "value", "n"],
+        select(Answer.campaign_id, Answer.question_id, value, func.count())
+        .where(value.is_not(None), *where).group_by(Answer.campaign_id, Answer.question_id, value)))
+    session.execute(insert(RespondentCount).from_select(
+        ["campaign_id", "question_id", "n"],
+        select(Answer.campaign_id, Answer.question_id, func.count(func.distinct(Answer.response_id)))
+        .where(*where).group_by(Answer.campaign_id, Answer.question_id)
+        .union_all(
+            select(Answer.campaign_id, literal(ANY_QUESTION), func.count(func.distinct(Answer.response_id)))
+            .where(*where).group_by(Answer.campaign_id))))
