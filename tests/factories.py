@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -26,3 +27,15 @@ def create_member(session: Session, email: str = "kari.nordmann@example.no", *, 
 
 def create_members(session: Session, n: int, **kw: object) -> list[Member]:
     return [create_member(session, f"beboer{i}@example.no", name=f"Beboer {i}", **kw) for i in range(n)]  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Row:
+    """A roster row as `upsert_members` reads it (the shape of `mailbot.roster.RosterRow`)."""
+
+    email: str
+    name: str | None = "Kari Nordmann"
+    language: str | None = "nb"
+    birth_year: int | None = 1960
+    postcode: str | None = "1338"
+    tags: tuple[str, ...] = ()

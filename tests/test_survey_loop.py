@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import mailbox
 import smtplib
-from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -27,17 +26,7 @@ from mailbot.store.models import Inbound, Outbox
 from mailbot.tokens import Keys
 from mailbot.transport.local import free_port, mailbox_dir
 from tests.conftest import make_survey, oslo, write_panel
-
-
-@dataclass(frozen=True)
-class Row:
-    email: str
-    name: str | None
-    language: str | None = "nb"
-    birth_year: int | None = 1960
-    postcode: str | None = "1338"
-    tags: tuple[str, ...] = ()
-
+from tests.factories import Row
 
 KARI, OLE, ASTRID = "kari@example.no", "ole@example.no", "astrid@example.no"
 

@@ -33,20 +33,13 @@ from mailbot.store.members import MemberRecord
 from mailbot.store.models import Inbound, Outbox
 from mailbot.tokens import Keys
 from tests.conftest import make_survey, oslo, write_panel
+from tests.factories import Row
 
 KARI, OLE, ASTRID = "kari@example.no", "ole@example.no", "astrid@example.no"
 PANEL_ADDRESS = "innbyggerpanel@baerum.example.no"
 OPENS = oslo(2022, 12, 1, 9)
 
 
-@dataclass(frozen=True)
-class Row:
-    email: str
-    name: str | None
-    language: str | None = "nb"
-    birth_year: int | None = 1960
-    postcode: str | None = "1338"
-    tags: tuple[str, ...] = ()
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mailbox as maildir
-from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -15,16 +14,7 @@ from mailbot.store import responses as response_store
 from mailbot.tokens import Keys
 from mailbot.transport.local import free_port, mailbox_dir
 from tests.conftest import make_survey, oslo, write_panel
-
-
-@dataclass(frozen=True)
-class Row:
-    email: str
-    name: str | None = "Kari Nordmann"
-    language: str | None = "nb"
-    birth_year: int | None = 1960
-    postcode: str | None = "1338"
-    tags: tuple[str, ...] = ()
+from tests.factories import Row
 
 
 def test_a_reply_in_the_imap_mailbox_is_recorded_by_the_next_tick(tmp_path, store, mailbox: object, monkeypatch):
