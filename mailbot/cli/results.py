@@ -1,4 +1,5 @@
-"""`mailbot results CAMPAIGN` (summary, --out report, --raw, --balance) and `mailbot status`."""
+"""`mailbot results CAMPAIGN` (summary, --out report, --raw, --balance), `mailbot remind CAMPAIGN
+--underrepresented` (an extra reminder while a survey runs) and `mailbot status`."""
 
 from __future__ import annotations
 
@@ -184,6 +185,82 @@ def _print_balance(rows: list[Balance], pop: Population | None) -> None:
         table.add_row(b.dimension, b.category, pct(100 * b.target_share), pct(100 * b.answered_share),
                       str(b.answered), str(b.invited), "UNDER" if b.under else "")
     console.print(table)
+
+
+@app.command()
+def remind(
+    campaign: Annotated[str, typer.Argument(help="The running survey, e.g. ombruk-2022.")],
+    underrepresented: Annotated[bool, typer.Option(
+        "--underrepresented", help="Remind the non-responders of the groups that are under-represented now.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say how many, per group; queue nothing.")] = False,
+    dimension: Annotated[list[str] | None, typer.Option(
+        "--dimension", help="Only this kind of group: age_band, gender or district (repeatable).")] = None,
+    again: Annotated[bool, typer.Option(
+        "--again", help="Also those who already had an extra reminder for this survey.")] = False,
+    config: ConfigOption = Path("config.toml"),
+    population: PopulationOption = None,
+    now: Annotated[str | None, typer.Option("--now", help="Pretend it is this local time.")] = None,
+) -> None:
+    """An extra reminder, while a survey runs, to exactly the non-responders of under-represented groups.
+
+    Each run is its own step (reminder-extra-1, -2, …); members who had one are left
+    out unless --again. Unsubscribed, paused and erased members are never mailed.
+
+    Examples:
+
+      mailbot remind ombruk-2022 --underrepresented --dry-run   how many, per group
+
+      mailbot remind ombruk-2022 --underrepresented             queue it (tick or run sends it)
+    """
+    from mailbot.report.population import DIMENSIONS
+    from mailbot.report.reminders import plan_extra_reminder, queue_extra_reminder
+
+    if not underrepresented:
+        err.print("say who to remind: --underrepresented (the non-responders of under-represented groups)",
+                  markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    unknown = [d for d in dimension or [] if d not in DIMENSIONS]
+    if unknown:
+        err.print(f"unknown --dimension {', '.join(unknown)}: use {', '.join(DIMENSIONS)}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    settings, campaigns = _load(config, campaign)
+    survey = next((c for c in campaigns if c.id == campaign), None)
+    if survey is None:
+        err.print(f"{campaign} is not a survey: only surveys have reminders to answer", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    zone = settings.panel.zone
+    moment = datetime.fromisoformat(now).replace(tzinfo=zone) if now else datetime.now(UTC)
+    if not survey.is_open(moment):
+        err.print(f"{campaign} is not running now (it runs {survey.opens.astimezone(zone):%Y-%m-%d %H:%M} to "
+                  f"{survey.closes.astimezone(zone):%Y-%m-%d %H:%M}): an extra reminder only makes sense "
+                  "while it runs", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    pop = _population(settings, population)
+    store = _store(settings)
+    try:
+        with store.transaction() as s:
+            plan = plan_extra_reminder(s, survey, settings, pop, dimensions=dimension or None, again=again)
+            queued = 0 if dry_run else queue_extra_reminder(s, survey, plan, moment)
+    finally:
+        store.dispose()
+    target = "population" if pop else "invited"
+    if not plan.groups:
+        console.print(f"No group is under-represented against the {target} now: nothing to send.", markup=False)
+        return
+    table = Table(title=f"Non-responders in under-represented groups (against the {target})", title_justify="left")
+    for col in ("group", "value", "to remind"):
+        table.add_column(col, justify="right" if col == "to remind" else "left")
+    for g in plan.groups:
+        table.add_row(g.dimension, g.category, str(g.members))
+    console.print(table)
+    left_out = (f"; {plan.already_reminded} left out: they had an extra reminder already (--again to include them)"
+                if plan.already_reminded else "")
+    if dry_run:
+        console.print(f"{len(plan.member_ids)} member(s) would get {plan.step}{left_out}. Nothing was queued "
+                      "(--dry-run).", markup=False)
+    else:
+        console.print(f"{queued} email(s) queued as {plan.step}{left_out}; `mailbot tick` or `mailbot run` sends "
+                      "them.", markup=False)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""`mailbot validate`: check config.toml, every schedule and the templates they need.
+"""`mailbot validate`: check config.toml, every schedule, the templates they need and population.toml.
 
 Each problem is printed as `FILE:LINE: what is wrong — what to write instead`
 (the format editors and CI logs turn into links), and the exit code is 2. When
@@ -79,6 +79,20 @@ def template_problems(settings: Settings) -> tuple[list[Any], str]:
     return found, "templates checked"
 
 
+def population_problems(settings: Settings) -> tuple[list[Any], str | None]:
+    """Problems in population.toml beside config.toml (if there is one), and a note on what was checked."""
+    from mailbot.report.population import default_path, load_population
+
+    path = default_path(settings)
+    if not path.exists():
+        return [], None
+    try:
+        load_population(path, settings)
+    except ConfigError as exc:
+        return list(exc.problems), None
+    return [], f"{shown(path)} checked"
+
+
 def check_all(settings: Settings) -> tuple[list[Campaign], list[Any], str]:
     problems: list[Any] = []
     campaigns: list[Campaign] = []
@@ -88,7 +102,9 @@ def check_all(settings: Settings) -> tuple[list[Campaign], list[Any], str]:
         problems.extend(exc.problems)
     found, note = template_problems(settings)
     problems.extend(found)
-    return campaigns, problems, note
+    found, checked = population_problems(settings)
+    problems.extend(found)
+    return campaigns, problems, f"{note}, {checked}" if checked else note
 
 
 def summary_table(campaigns: Iterable[Campaign], settings: Settings) -> Table:

@@ -81,7 +81,7 @@ class Sender:
 
 def survey_email(survey: Survey, step: str, recipient: Recipient, links: Links, sender: Sender,
                  panel: PanelSection, templates: Templates, now: datetime) -> EmailMessage:
-    """An invitation (`step="invitation"`) or reminder (`"reminder-1"`, …) to answer `survey`."""
+    """An invitation (`step="invitation"`) or reminder (`"reminder-1"`, …, `"reminder-extra-1"`) to answer `survey`."""
     reminder = _reminder_number(step)
     lang = formats.language_of(recipient.language, panel.language)
     names = templates.pair("survey", lang)
@@ -158,10 +158,12 @@ def _reminder_number(step: str) -> int:
     if step == "invitation":
         return 0
     prefix, _, number = step.partition("-")
+    # "reminder-extra-N": the extra reminder staff send to under-represented groups (mailbot remind).
+    number = number.removeprefix("extra-")
     if prefix == "reminder" and number.isdigit() and int(number) >= 1:
         return int(number)
     raise ValueError(f"unknown survey step {step!r}: "
-                     "write \"invitation\" or \"reminder-1\", \"reminder-2\", …")
+                     "write \"invitation\" or \"reminder-1\", \"reminder-2\", … (or \"reminder-extra-1\")")
 
 
 def _answer_slot(qid: str, value: str) -> str:
@@ -270,9 +272,10 @@ def _results_part(results: Results, lang: str) -> dict[str, Any]:
     questions = [_result_view(r, lang) for r in results.questions]
     findings = []
     for r, view in zip(results.questions, questions, strict=True):
-        if r.suppressed or not r.options or not r.answered:
+        shown = [o for o in r.options if not o.suppressed]  # a hidden option is no finding
+        if r.suppressed or not r.options or not r.answered or not (shown or r.mean is not None):
             continue
-        top = max(r.options, key=lambda o: o.count)
+        top = max(shown or r.options, key=lambda o: o.count)
         finding = {"number": r.question.number, "question": r.question.text, "type": view["type"],
                    "label": top.label, "percent": formats.percent_text(top.percent, lang),
                    "mean": view["mean"], "max": r.question.max}
@@ -300,8 +303,10 @@ def _result_view(r: QuestionResult, lang: str) -> dict[str, Any]:
         "answered": r.answered,
         "answered_text": formats.number_text(r.answered, lang),
         "suppressed": r.suppressed,
+        # A hidden option (minimum group size) carries count 0 and 0.0 %: templates say "skjult" instead.
+        "distribution_suppressed": r.distribution_suppressed,
         "options": [{"label": o.label, "count": o.count, "count_text": formats.number_text(o.count, lang),
-                     "percent": formats.percent_text(o.percent, lang),
+                     "percent": formats.percent_text(o.percent, lang), "suppressed": o.suppressed,
                      "width": max(0, min(100, round(o.percent)))} for o in r.options],
         "mean": formats.number_text(r.mean, lang, 1) if r.mean is not None else None,
         "median": formats.number_text(r.median, lang, 1) if r.median is not None else None,

@@ -1,4 +1,5 @@
-"""The web edge: one-click answers, the survey form, leaving, joining, profile, export and erasure.
+"""The web edge: one-click answers, the survey form, leaving, joining, profile, export, erasure and
+the public results report of a closed survey (`/resultater/CAMPAIGN`).
 
 Thin by design: each handler reads a signed token, opens one transaction and
 calls the core (`mailbot.store.responses.record`, `mailbot.membership`).
@@ -33,7 +34,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from mailbot import links, membership
-from mailbot.campaigns import AnswerValue, Campaign, Question, QuestionType, Survey
+from mailbot.campaigns import AnswerValue, Campaign, Question, QuestionType, ResultsPolicy, Survey
 from mailbot.config import Settings
 from mailbot.people import MemberStatus
 from mailbot.store import Store, utcnow
@@ -78,6 +79,7 @@ class Web:
         self.pages = Pages(settings.templates_dir)
         self.zone = settings.panel.timezone
         self._css = self.pages.static("site.css") or b""
+        self._reports: dict[str, str] = {}  # campaign id -> report HTML, kept once the survey has closed
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
@@ -507,6 +509,46 @@ class Web:
             membership.erase(s, m.id, now, actor="resident (link)")
         return self.page("erase.html", lang, token=token, done=True, guard="")
 
+    # ------------------------------------------------------------ results
+
+    def results_get(self, campaign: str) -> Response:
+        """The full results report of a closed survey: public, aggregates only, minimum group size applied.
+
+        Built by `mailbot.report` (with population.toml and curated quotes when present)
+        and kept in memory per campaign: after close the answers no longer change.
+        """
+        lang = self.settings.panel.language
+        survey = self.campaigns.get(campaign)
+        now = self.clock()
+        if not isinstance(survey, Survey) or survey.results == ResultsPolicy.NONE or now < survey.closes:
+            return self.page("error.html", lang, 404, code=404)
+        html = self._reports.get(survey.id)
+        if html is None:
+            html = self.report_html(survey, now)
+            self._reports[survey.id] = html
+        return HTMLResponse(html, headers={"cache-control": "public, max-age=3600"})
+
+    def report_html(self, survey: Survey, now: datetime) -> str:
+        from mailbot.config import ConfigError
+        from mailbot.report.build import build_report, load_quotes, quotes_path
+        from mailbot.report.html import render_html
+        from mailbot.report.population import Population, default_path, load_population
+
+        population: Population | None = None
+        quotes: dict[str, tuple[str, ...]] = {}
+        try:  # a broken file is staff's to fix (mailbot validate); the report is shown without it meanwhile
+            if default_path(self.settings).exists():
+                population = load_population(default_path(self.settings), self.settings)
+        except ConfigError:
+            population = None
+        try:
+            quotes = load_quotes(quotes_path(self.settings, survey.id), survey)
+        except ConfigError:
+            quotes = {}
+        with self.tx() as s:
+            report = build_report(s, survey, self.settings, population, quotes)
+        return render_html(report, now.astimezone(self.settings.panel.zone).date())
+
     def export_get(self, token: str) -> Response:
         lang = self.settings.panel.language
         with self.tx() as s:
@@ -609,6 +651,7 @@ def create_app(settings: Settings, store: Store, keys: Keys, campaigns: Mapping[
         Route("/slett/{token}", sync(web.erase_post), methods=["POST"]),
         Route("/innsyn/{token}", sync(web.export_get), methods=["GET"]),
         Route("/innsyn/{token}", sync(web.export_post), methods=["POST"]),
+        Route("/resultater/{campaign}", sync(web.results_get), methods=["GET"]),
     ]
     limit = rate_limit if rate_limit is not None else RateLimit()
 
