@@ -15,20 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from mailbot import compose
 from mailbot.campaigns import Campaign, Survey
 from mailbot.config import Settings, load_campaigns, secret
+from mailbot.pacing import RateLimiter
 from mailbot.replies import InboundReport, read_inbound
 from mailbot.results import Results, count_answers, summarise
-from mailbot.sending import Composer, SendReport, Transport, send_due
-from mailbot.states import CLAIMABLE
+from mailbot.sending import Composer, SendOptions, SendReport, Transport, send_due
 from mailbot.steps import StepDone, carry_out_due
 from mailbot.store import Store
 from mailbot.store import inbound as inbound_store
 from mailbot.store import outbox as outbox_store
-from mailbot.store.models import Outbox
 from mailbot.tokens import Keys
 from mailbot.transport.imap import ImapSettings, poll_once
 from mailbot.transport.local import LocalPostOffice, PostOfficeHandler, port_is_listening
@@ -73,42 +70,31 @@ class Bot:
 
     def send_due(self, transport: Transport, now: datetime, *, stopping: Callable[[], bool] | None = None,
                  **kwargs: object) -> SendReport:
-        if stopping is None:
-            return send_due(self.store, self.composer, transport, now,
-                            batch=self.settings.config.transport.batch, **kwargs)  # type: ignore[arg-type]
-        # The daemon: claim one email at a time, so a stop request (SIGTERM) finishes the send in
-        # hand and leaves nothing claimed but unsent ("sending") for the sweeper to find later.
-        report = SendReport()
-        due = self._due_count(now)
-        while due and not stopping():
-            one = send_due(self.store, self.composer, transport, now, batch=1, max_rounds=1,
-                           **kwargs)  # type: ignore[arg-type]
-            report.add(one)
-            left = self._due_count(now)
-            # No row moved (a rate limit, quiet hours) or the relay is down: the next tick goes on.
-            if left >= due or getattr(one, "relay_down", False) or getattr(one, "rate_limited", False):
-                break
-            due = left
-        return report
+        """Send what is due. With `stopping` (the daemon), claims stay batched: a stop request ends the
+        send in hand and hands the claimed-but-untried rows back to the queue."""
+        return send_due(self.store, self.composer, transport, now, batch=self.settings.config.transport.batch,
+                        stopping=stopping, **kwargs)  # type: ignore[arg-type]
 
-    def _due_count(self, now: datetime) -> int:
-        with self.store.transaction() as s:
-            return s.scalar(select(func.count()).select_from(Outbox).where(
-                Outbox.status.in_([c.value for c in CLAIMABLE]), Outbox.not_before <= now)) or 0
+    def tick(self, now: datetime, transport: Transport, *, stopping: Callable[[], bool] | None = None,
+             plan: bool = True, limiter: RateLimiter | None = None,
+             options: SendOptions | None = None) -> TickReport:
+        """One round of everything due. With `stopping`, sending ends early once it returns True.
 
-    def tick(self, now: datetime, transport: Transport, *,
-             stopping: Callable[[], bool] | None = None) -> TickReport:
-        """One round of everything due. With `stopping`, sending ends early once it returns True."""
+        `plan=False` (another process holds the planner lock, `mailbot.workers.Leadership`) only sends.
+        """
         report = TickReport()
+        if not plan:
+            report.sent = self.send_due(transport, now, stopping=stopping, limiter=limiter, options=options)
+            return report
         if not stopping:  # the daemon reads the mailbox continuously in its own thread
             self.poll_mailbox(now)
         report.inbound = self.read_inbound(now)
         report.steps = self.carry_out_due(now)
-        report.sent = self.send_due(transport, now, stopping=stopping)
+        report.sent = self.send_due(transport, now, stopping=stopping, limiter=limiter, options=options)
         # Receipts to replies that arrived while sending go out in the same tick.
         more = self.read_inbound(now)
-        if more.replies or more.commands:
-            report.sent.add(self.send_due(transport, now, stopping=stopping))
+        if (more.replies or more.commands) and not (stopping and stopping()):
+            report.sent.add(self.send_due(transport, now, stopping=stopping, limiter=limiter, options=options))
         _add_inbound(report.inbound, more)
         self.forget_old_raw(now)
         self.purge_expired_signups(now)

@@ -18,19 +18,34 @@ the first tick after it starts. The one job is set up deliberately anyway —
 `misfire_grace_time=None` (run however late: APScheduler 3's default grace
 of one second would silently drop a tick after a pause), `max_instances=1`.
 
-Stopping (SIGTERM or SIGINT): the tick in progress finishes the email it is
-sending and claims no more (the daemon sends one claimed email at a time), no
-new tick starts, then the web server and the mail servers stop. Nothing is
-left in "sending"; the exit code is 0.
+Planning (reading replies, carrying out due steps) happens only in the
+process holding the planner lock (`mailbot.workers.Leadership`: a PostgreSQL
+advisory lock, or a file lock beside the SQLite database); a daemon that does
+not hold it only sends, and takes the lock over on a later tick when its
+holder dies. `--workers N` adds N-1 send-only worker processes
+(`python -m mailbot.workers --send-only`), stopped with the daemon.
+
+Sending keeps to `[sending]` per_minute/per_hour/per_day (counted in the
+database, so all workers together keep to them); `--max-per-minute` lowers
+the per-minute limit for this process and spaces its emails evenly.
+
+Stopping (SIGTERM or SIGINT): the tick in progress gets the answer to the
+email it is sending and tries no more; the rows it had claimed but not tried
+go back to the queue at once. No new tick starts, the worker processes get
+SIGTERM, then the web server and the mail servers stop. Nothing is left in
+"sending"; the exit code is 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -49,7 +64,8 @@ from starlette.routing import Mount, Route
 
 from mailbot.bot import Bot, TickReport
 from mailbot.metrics import CONTENT_TYPE, Metrics
-from mailbot.sending import Transport
+from mailbot.pacing import Limits, RateLimiter
+from mailbot.sending import SendOptions
 from mailbot.store.models import Inbound, Outbox
 from mailbot.transport.local import PostOfficeHandler, port_is_listening
 
@@ -97,7 +113,8 @@ class DaemonOptions:
     host: str = "127.0.0.1"  # HTTP: resident pages, /healthz, /metrics
     port: int = 8080
     inbound: Listen | None = None  # the SMTP/LMTP receiver for an MTA (not needed with "local")
-    max_per_minute: float | None = None  # sending rate cap (Microsoft 365 relays allow 30)
+    max_per_minute: float | None = None  # lowers [sending] per_minute here and spaces sends evenly
+    workers: int = 1  # this process plus workers-1 send-only worker processes
     http: bool = True  # False: no HTTP server at all (tests, or a second daemon on one machine)
 
 
@@ -108,29 +125,6 @@ def web_port(public_url: str) -> int:
         return parts.port or 8080
     except ValueError:
         return 8080
-
-
-class Throttled:
-    """A transport that spaces sends to at most `per_minute`; the wait ends early when stopping.
-
-    A stop request never abandons the email in hand: it was claimed, so it is sent.
-    """
-
-    def __init__(self, inner: Transport, per_minute: float, stop: threading.Event):
-        self.inner = inner
-        self.interval = 60.0 / per_minute
-        self.stop = stop
-        self._next = 0.0
-
-    def send(self, message: bytes, envelope_from: str, recipient: str) -> str:
-        delay = self._next - time.monotonic()
-        if delay > 0:
-            self.stop.wait(delay)
-        self._next = time.monotonic() + self.interval
-        return self.inner.send(message, envelope_from, recipient)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @dataclass
@@ -200,12 +194,31 @@ class Daemon:
         self._web: _Uvicorn | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.http_port: int | None = None
+        from mailbot.workers import Leadership
+
+        self.leadership = Leadership(bot.store)
+        self.leading = False
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.send_options, self.limiter = self._pacing()
+
+    def _pacing(self) -> tuple[SendOptions | None, RateLimiter | None]:
+        """[sending] limits, with --max-per-minute as a lower per-minute limit spaced evenly."""
+        cap = self.options.max_per_minute
+        if not cap:
+            return None, None
+        opts = self.bot.composer.options
+        per_minute = max(1, int(cap)) if not opts.limits.per_minute else min(opts.limits.per_minute,
+                                                                              max(1, int(cap)))
+        limits = Limits(per_minute, opts.limits.per_hour, opts.limits.per_day)
+        limiter = RateLimiter(Limits(cap, opts.limits.per_hour, opts.limits.per_day), sleep=self.stopping.wait,
+                              burst=1)
+        return dataclasses.replace(opts, limits=limits), limiter
 
     # ------------------------------------------------------------ life cycle
 
     def request_stop(self) -> None:
         if not self.stopping.is_set():
-            log.info("stopping: finishing the email in hand, claiming no more")
+            log.info("stopping: finishing the email in hand, handing the rest back")
         self.stopping.set()
         self._stopped.set()
 
@@ -239,17 +252,43 @@ class Daemon:
             coalesce=True, misfire_grace_time=None, max_instances=1, replace_existing=True,
         )
         self.scheduler.start()
+        self._start_workers()
         log.info("daemon started every=%s web=%s http_port=%s transport=%s", self.options.every,
                  self.options.web, self.http_port, self.bot.settings.config.transport.kind)
 
+    def _start_workers(self) -> None:
+        """workers-1 send-only processes on the same config; SIGTERM on stop, each finishing its email."""
+        for _ in range(max(0, self.options.workers - 1)):
+            self.workers.append(subprocess.Popen(
+                [sys.executable, "-m", "mailbot.workers", "-c", str(self.bot.settings.file), "--send-only"]))
+        if self.workers:
+            log.info("started send-only workers pids=%s", ",".join(str(p.pid) for p in self.workers))
+
+    def _stop_workers(self) -> None:
+        for p in self.workers:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.workers:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                log.error("worker pid=%s did not stop within 60 s: killed (its rows go back after "
+                          "[sending] sending_timeout)", p.pid)
+                p.kill()
+                p.wait()
+        self.workers.clear()
+
     async def _shutdown(self) -> None:
         self.stopping.set()
+        workers = asyncio.ensure_future(asyncio.to_thread(self._stop_workers))
         if self._tick_future is not None and not self._tick_future.done():
             log.info("waiting for the tick in progress")
             with contextlib.suppress(Exception):
                 await self._tick_future
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await workers
+        await asyncio.to_thread(self.leadership.release)
         if self._web is not None:
             await self._web.stop()
             self._web = None
@@ -278,10 +317,14 @@ class Daemon:
         started = time.monotonic()
         self.state.running_since = time.time()
         try:
+            leading = self.leadership.try_acquire()
+            if leading != self.leading:
+                log.info("planner lock %s", "taken: this daemon plans" if leading else
+                         "held elsewhere: this daemon only sends")
+                self.leading = leading
             with self.bot.transport() as transport:
-                if self.options.max_per_minute:
-                    transport = Throttled(transport, self.options.max_per_minute, self.stopping)
-                report = self.bot.tick(self.clock(), transport, stopping=self.stopping.is_set)
+                report = self.bot.tick(self.clock(), transport, stopping=self.stopping.is_set, plan=leading,
+                                       limiter=self.limiter, options=self.send_options)
         except Exception as exc:  # the loop never dies: log, count, try again next tick
             self.state.last_error = f"{type(exc).__name__}: {exc}"
             self.metrics.ticks.labels("failed").inc()
@@ -511,4 +554,4 @@ def run(bot: Bot, options: DaemonOptions, *, ready: Callable[[Daemon], None] | N
     return asyncio.run(main())
 
 
-__all__ = ["Daemon", "DaemonError", "DaemonOptions", "Listen", "Throttled", "run", "status_counts", "web_port"]
+__all__ = ["Daemon", "DaemonError", "DaemonOptions", "Listen", "run", "status_counts", "web_port"]

@@ -140,11 +140,11 @@ def pacing_of(settings: Settings) -> Pacing:
 
 @dataclass(frozen=True)
 class Limits:
-    per_minute: int = 0
-    per_hour: int = 0
-    per_day: int = 0
+    per_minute: float = 0  # whole numbers from config; a fraction from `mailbot run --max-per-minute`
+    per_hour: float = 0
+    per_day: float = 0
 
-    def windows(self) -> list[tuple[timedelta, int]]:
+    def windows(self) -> list[tuple[timedelta, float]]:
         return [(w, n) for w, n in ((timedelta(minutes=1), self.per_minute), (timedelta(hours=1), self.per_hour),
                                     (timedelta(days=1), self.per_day)) if n > 0]
 
@@ -153,7 +153,7 @@ def allowance(limits: Limits, used: Iterable[tuple[timedelta, int]]) -> int | No
     """How many more may go now, given how many went in each window (None: no limit)."""
     caps = dict(limits.windows())
     free = [caps[w] - n for w, n in used if w in caps]
-    return max(0, min(free)) if free else None
+    return max(0, int(min(free))) if free else None
 
 
 class TokenBucket:
@@ -187,21 +187,29 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """All configured buckets together: `acquire` waits until each has a token, then takes one."""
+    """All configured buckets together: `acquire` waits until each has a token, then takes one.
+
+    `burst` caps how many may go back to back after a pause (default: a whole
+    window's worth); `burst=1` spaces sends evenly (`mailbot run --max-per-minute`).
+    """
 
     def __init__(self, limits: Limits, clock: Callable[[], float] = _time.monotonic,
-                 sleep: Callable[[float], None] = _time.sleep):
+                 sleep: Callable[[float], object] = _time.sleep, burst: int | None = None):
         self.limits = limits
         self.sleep = sleep
-        self.buckets = [TokenBucket(n / w.total_seconds(), n, clock) for w, n in limits.windows()]
+        self.buckets = [TokenBucket(n / w.total_seconds(), max(1.0, min(n, burst) if burst else n), clock)
+                        for w, n in limits.windows()]
         self._lock = threading.Lock()
 
-    def acquire(self) -> None:
+    def acquire(self, stopping: Callable[[], bool] | None = None) -> bool:
+        """Wait for a token and take it; False (nothing taken) as soon as `stopping()` is true."""
         if not self.buckets:
-            return
+            return True
         with self._lock:
             while True:
+                if stopping is not None and stopping():
+                    return False
                 wait = max(b.wait_time() for b in self.buckets)
                 if wait <= 0 and all(b.take() for b in self.buckets):
-                    return
-                self.sleep(max(wait, 0.001))
+                    return True
+                self.sleep(min(max(wait, 0.001), 0.25) if stopping is not None else max(wait, 0.001))

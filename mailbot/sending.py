@@ -335,8 +335,9 @@ def _send_batch(store: Store, composer: Composer, transport: Transport, claimed:
                 settle(p, outbox_store.Outcome(row.outbox_id, OutboxState.FAILED, now, p.error or "compose"),
                        False)
             else:
-                if limiter is not None:
-                    limiter.acquire()
+                if limiter is not None and not limiter.acquire(stopping):
+                    report.stopped = True  # stopped while waiting for the rate limit: this one goes back
+                    break
                 assert row.recipient is not None
                 write = functools.partial(wire.begin, p.data, p.return_path, row.recipient.email)
                 outcome, down = _outcome(write, p, now, opts, rng)

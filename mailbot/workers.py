@@ -5,7 +5,7 @@ write lock on SQLite), so N workers never take the same row. Exactly one of
 them plans (reads inbound mail, carries out due steps) — the one holding the
 leader lock:
 
-- PostgreSQL: `pg_try_advisory_lock` on a dedicated connection. The lock
+- PostgreSQL: `pg_try_advisory_lock` (per schema) on a dedicated connection. The lock
   belongs to that session: when the holder dies (kill -9, a lost machine, a
   cut network) PostgreSQL ends the session and the lock with it, and another
   worker takes it on its next try. No lease to tune, no clock to trust.
@@ -48,8 +48,12 @@ LEADER_NAME = "mailbot-planner"
 
 
 def _lock_key(name: str) -> int:
-    # A stable signed 64-bit key for pg_advisory_lock, derived from a readable name.
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    # A stable signed 32-bit key derived from a readable name; the lock's second key is the schema's
+    # hash, so panels in separate schemas of one database (and parallel test runs) do not share a planner.
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
+
+
+_PG_KEYS = ":k, hashtext(current_schema())"
 
 
 class Leadership:
@@ -82,7 +86,7 @@ class Leadership:
         if self.store.is_postgres:
             conn = self.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             try:
-                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar())
+                got = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({_PG_KEYS})"), {"k": self.key}).scalar())
             except Exception:
                 conn.close()
                 raise
@@ -119,7 +123,7 @@ class Leadership:
     def release(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(Exception):
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                self._conn.execute(text(f"SELECT pg_advisory_unlock({_PG_KEYS})"), {"k": self.key})
         self._forget()
 
     def _forget(self) -> None:

@@ -412,21 +412,28 @@ def run(
                                                                   "lmtp://127.0.0.1:8024, smtp://HOST:PORT or "
                                                                   "lmtp:/run/mailbot/lmtp.sock.")] = None,
     max_per_minute: Annotated[float | None, typer.Option("--max-per-minute", min=0.1, help="Send at most this "
-                                                         "many emails a minute (Microsoft 365: 30).")] = None,
+                                                         "many emails a minute, evenly spaced (lowers "
+                                                         "[sending] per_minute; Microsoft 365: 30).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Sending processes: this one plus "
+                                                                          "N-1 send-only workers.")] = 1,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log DEBUG lines too.")] = False,
     json_logs: Annotated[bool, typer.Option("--json-logs", help="Log one JSON object per line.")] = False,
 ) -> None:
     """Run the panel: a tick every minute, the mail servers and the web pages, until SIGTERM.
 
     Serves /healthz (JSON; 200 or 503) and /metrics (Prometheus) beside the
-    resident pages. On SIGTERM it finishes the email in hand, sends no more,
-    stops its servers and exits 0; a restart carries on where it stopped.
+    resident pages. Only the process holding the planner lock plans; the others
+    (a second daemon, `--workers`, cron ticks) only send. On SIGTERM it finishes
+    the email in hand, hands the rest back, stops its workers and servers and
+    exits 0; a restart carries on where it stopped.
 
     Examples:
 
       mailbot run
 
       mailbot run --config /srv/panel/config.toml --inbound lmtp://127.0.0.1:8024 --max-per-minute 30
+
+      mailbot run --workers 4
 
     Exit codes: 0 stopped cleanly, 1 could not start (a port taken), 2 bad config or arguments.
     """
@@ -443,7 +450,7 @@ def run(
     bot = _bot(settings, err, need_key=True)
     options = daemon.DaemonOptions(every=every, web=web, host=host,
                                    port=port if port is not None else daemon.web_port(settings.panel.public_url),
-                                   inbound=where, max_per_minute=max_per_minute)
+                                   inbound=where, max_per_minute=max_per_minute, workers=workers)
     try:
         code = daemon.run(bot, options)
     except daemon.DaemonError as exc:

@@ -75,15 +75,21 @@ def tick(config: ConfigOption = Path("config.toml"), now: NowOption = None,
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Do everything that is due now, once, and exit (for cron). Safe to run twice at once.
 
+    Only one process plans at a time (the planner lock): while a daemon or
+    another tick holds it, this tick only sends what is queued.
+
     Example: */5 * * * * cd /srv/panel && mailbot tick
     """
+    from mailbot.workers import Leadership
+
     setup_logging(verbose)
     settings = load_or_exit(config)
     bot = make_bot(settings)
     moment = parse_now(now, settings)
     try:
-        with bot.transport() as transport:
-            report = bot.tick(moment, transport)
+        with Leadership(bot.store) as lead, bot.transport() as transport:
+            leading = lead.try_acquire()
+            report = bot.tick(moment, transport, plan=leading)
     except OSError as exc:
         err.print(f"mail server not reachable: {exc}", markup=False)
         raise typer.Exit(EXIT_FAILED) from None
@@ -92,9 +98,11 @@ def tick(config: ConfigOption = Path("config.toml"), now: NowOption = None,
             "steps": [{"campaign": d.campaign_id, "step": d.step, "queued": d.queued, "note": d.note}
                       for d in report.steps],
             "sent": report.sent.sent, "deferred": report.sent.deferred, "failed": report.sent.failed,
-            "replies": report.inbound.replies, "needs_human": report.inbound.needs_human,
+            "replies": report.inbound.replies, "needs_human": report.inbound.needs_human, "planned": leading,
         }))
         return
+    if not leading:
+        console.print("another mailbot process is planning (it holds the planner lock): this tick only sent")
     for d in report.steps:
         console.print(f"{d.campaign_id}: {d.step} — {d.queued} queued" + (f" ({d.note})" if d.note else ""))
     console.print(f"sent {report.sent.sent}, deferred {report.sent.deferred}, failed {report.sent.failed}; "

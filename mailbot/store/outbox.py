@@ -36,8 +36,8 @@ __all__ = ["TRANSACTIONAL_PREFIXES", "is_transactional"]
 # confirmed is not (yet) the member's address on file.
 ADDRESSED_PREFIX = "notice-membership-"
 
-# pg_advisory_xact_lock key that serialises claims while rate limits are counted.
-_RATE_LOCK = 0x6D61_696C_0001
+# pg_advisory_xact_lock key (with the schema's hash) that serialises claims while rate limits are counted.
+_RATE_LOCK = 0x6D61_696C
 
 
 # ---------------------------------------------------------------- steps
@@ -253,7 +253,7 @@ def claim(session: Session, now: datetime, limit: int, *, transactional_only: bo
 def hold_rate(session: Session) -> None:
     """Serialise claims that count the rate-limit windows (PostgreSQL; SQLite claims are serial anyway)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _RATE_LOCK})
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"), {"k": _RATE_LOCK})
 
 
 def used_in_windows(session: Session, now: datetime, windows: Iterable[timedelta]) -> list[tuple[timedelta, int]]:

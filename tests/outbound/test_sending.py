@@ -147,3 +147,36 @@ def test_an_outcome_recorded_after_the_sweeper_requeued_the_row_changes_nothing(
         late = outbox_store.Outcome(row.outbox_id, OutboxState.SENT, NOW, "250 ok", "<x@y>")
         assert outbox_store.record(s, [late]) == 0
         assert s.get(Outbox, row.outbox_id).status == OutboxState.QUEUED
+
+
+def test_a_stop_request_ends_the_send_in_hand_and_hands_the_claimed_rest_back_untried(panel, relay):
+    queue_invitations(panel.store, 30)
+    seen = []
+
+    def stopping() -> bool:
+        seen.append(1)
+        return sum(relay.handler.received.values()) >= 3
+
+    report = send_due(panel.store, panel.composer, sender(relay), NOW, batch=30, stopping=stopping)
+    assert report.stopped and report.claimed == 30
+    assert report.sent == sum(relay.handler.received.values()) >= 3
+    assert statuses(panel.store) == {"sent": report.sent, "queued": 30 - report.sent}  # nothing left "sending"
+    with panel.store.transaction() as s:
+        back = s.scalars(select(Outbox).where(Outbox.status == "queued")).all()
+    assert all(r.attempts == 0 and r.claimed_at is None and r.not_before <= NOW for r in back)
+    assert send_due(panel.store, panel.composer, sender(relay), NOW).sent == 30 - report.sent
+    assert relay.handler.received == {address(i): 1 for i in range(30)}
+
+
+def test_a_pipelined_sender_composes_the_next_email_while_the_relay_answers_and_keeps_every_answer(panel, relay):
+    for i in (1, 4):
+        relay.handler.refuse[address(i)] = "550 5.1.1 User unknown"
+    queue_invitations(panel.store, 6)
+    smtp = sender(relay)
+    report = send_due(panel.store, panel.composer, smtp, NOW)
+    smtp.close()
+    assert (report.sent, report.failed) == (4, 2) and smtp.connections == 1
+    with panel.store.transaction() as s:
+        rows = {m.email: o for o, m in s.execute(select(Outbox, Member).join(Member, Member.id == Outbox.member_id))}
+    assert rows[address(1)].smtp_response == "550 5.1.1 User unknown"
+    assert rows[address(0)].smtp_response == "250 2.0.0 Ok: queued"

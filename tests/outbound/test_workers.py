@@ -147,3 +147,62 @@ def test_one_planner_at_a_time_and_a_new_one_when_the_holder_dies(store):
     finally:
         holder.kill()
         holder.wait()
+
+
+def tick_json(cfg: Path, store: Store) -> dict[str, object]:
+    import json
+
+    cmd = [str(Path(sys.executable).parent / "mailbot"), "tick", "-c", str(cfg), "--now", "2022-12-01T11:00", "--json"]
+    done = subprocess.run(cmd, env=env_for(store), cwd=ROOT, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    return json.loads(done.stdout)
+
+
+def test_a_tick_while_another_process_holds_the_planner_lock_only_sends(tmp_path, store):
+    with Relay() as relay:
+        cfg = panel_dir(tmp_path, relay)
+        queue_invitations(store, 3, step="reminder-9")  # queued earlier: any tick sends it
+        lead = Leadership(store)
+        assert lead.try_acquire()
+        try:
+            follower = tick_json(cfg, store)
+        finally:
+            lead.release()
+        assert follower["planned"] is False and follower["steps"] == [] and follower["sent"] == 3
+        leader = tick_json(cfg, store)  # the lock is free: this one plans (the survey's invitation is due)
+        assert leader["planned"] is True
+        assert [s["step"] for s in leader["steps"]] == ["invitation"]  # type: ignore[union-attr,index]
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.slow
+def test_run_with_workers_sends_from_several_processes_and_stops_them_all_on_sigterm(tmp_path, store):
+    from mailbot.transport.local import free_port
+
+    total = 3000
+    with Relay() as relay:
+        cfg = panel_dir(tmp_path, relay)
+        queue_invitations(store, total, step="reminder-9")
+        cmd = [str(Path(sys.executable).parent / "mailbot"), "run", "-c", str(cfg), "--workers", "3", "--no-web",
+               "--every", "1", "--port", str(free_port())]
+        daemon = subprocess.Popen(cmd, env=env_for(store), cwd=ROOT, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while sum(relay.handler.received.values()) < total // 5 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            workers = children(daemon.pid)
+            assert len(workers) == 2, workers  # the daemon plans and sends; two more only send
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            _, err = daemon.communicate(timeout=90)
+        assert daemon.returncode == 0, err.decode()
+        for w in workers:  # stopped and reaped with the daemon
+            assert not Path(f"/proc/{w}").exists()
+        after = counts(store)
+        delivered = sum(relay.handler.received.values())
+    assert set(after) <= {"sent", "queued"}, after  # nothing left "sending": claimed rows were handed back
+    assert after.get("sent", 0) == delivered and relay.handler.duplicates() == 0
