@@ -16,6 +16,7 @@ COMMANDS = (
     "membership",  # members export, erase
     "inbox",  # inbox: the human queue
     "results",  # results, status
+    "ledger",  # ledger: who was sent what and when, with the server's answer
     "selection",  # selection show|approve
     "parse",  # parse
 )

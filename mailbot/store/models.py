@@ -127,6 +127,8 @@ class Outbox(Base):
         UniqueConstraint("campaign_id", "step", "member_id", name="uq_outbox_campaign_step_member"),
         Index("ix_outbox_status_not_before", "status", "not_before"),
         Index("ix_outbox_member", "member_id"),
+        Index("ix_outbox_claimed_at", "claimed_at"),  # rate-limit windows (0007)
+        Index("ix_outbox_sent_at", "sent_at"),  # the ledger by time (0007)
     )
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -244,9 +245,9 @@ def claim(session: Session, now: datetime, limit: int, *, transactional_only: bo
                         .values(status=OutboxState.SENDING.value, claimed_at=now))
     if skipped:
         assert OutboxState.QUEUED.can_move(OutboxState.SKIPPED)
-        session.connection().execute(
+        session.connection().execute(  # claimed_at: when it was passed over (the ledger shows it)
             update(Outbox).where(Outbox.id == bindparam("oid"))
-            .values(status=OutboxState.SKIPPED.value, smtp_response=bindparam("why")), skipped)
+            .values(status=OutboxState.SKIPPED.value, smtp_response=bindparam("why"), claimed_at=now), skipped)
     return claimed
 
 
@@ -392,3 +393,71 @@ def automatic_answers_since(session: Session, member_id: int, since: datetime) -
         .where(Outbox.member_id == member_id, Outbox.created_at >= since,
                Outbox.step.like("receipt-%") | Outbox.step.like("notice-%"))
     ) or 0
+
+
+# ---------------------------------------------------------------- the send ledger
+
+LEDGER_STATES = (OutboxState.SENT, OutboxState.FAILED, OutboxState.DEFERRED, OutboxState.SKIPPED)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One email as the relay (or the suppression check) answered it."""
+
+    outbox_id: int
+    at: datetime  # sent or failed at; for deferred and skipped, when it was last tried
+    campaign_id: str
+    step: str
+    member_id: int | None
+    email: str | None  # None: the member was erased
+    status: str
+    attempts: int
+    response: str | None  # the server's answer (or why it was skipped)
+    message_id: str | None
+    retry_at: datetime | None  # deferred: when it is tried again
+
+
+def ledger(transaction: Callable[[], AbstractContextManager[Session]], *, campaign_id: str | None = None,
+           member_id: int | None = None, since: datetime | None = None, page: int = 500) -> Iterator[LedgerEntry]:
+    """Who was sent what and when, with the server's answer, oldest first, `page` rows at a time.
+
+    Streams: one short transaction (`store.transaction`) per page, keyset-paginated
+    by id, so the outbox is never loaded whole and senders are not held up meanwhile.
+    """
+    last = 0
+    while True:
+        with transaction() as session:
+            entries = ledger_page(session, after=last, campaign_id=campaign_id, member_id=member_id, since=since,
+                                  page=page)
+        yield from entries
+        if len(entries) < page:
+            return
+        last = entries[-1].outbox_id
+
+
+def ledger_page(session: Session, *, after: int = 0, campaign_id: str | None = None, member_id: int | None = None,
+                since: datetime | None = None, page: int = 500) -> list[LedgerEntry]:
+    """Up to `page` ledger entries with ids above `after`; `since` uses the indexes on sent_at and claimed_at."""
+    query = (select(Outbox.id, Outbox.sent_at, Outbox.claimed_at, Outbox.campaign_id, Outbox.step,
+                    Outbox.member_id, Member.email, Outbox.status, Outbox.attempts, Outbox.smtp_response,
+                    Outbox.message_id, Outbox.not_before)
+             .join(Member, Member.id == Outbox.member_id, isouter=True)
+             .where(Outbox.id > after, Outbox.status.in_([st.value for st in LEDGER_STATES]))
+             .order_by(Outbox.id).limit(page))
+    if campaign_id is not None:
+        query = query.where(Outbox.campaign_id == campaign_id)
+    if member_id is not None:
+        query = query.where(Outbox.member_id == member_id)
+    if since is not None:
+        query = query.where(or_(Outbox.sent_at >= since, and_(Outbox.sent_at.is_(None), Outbox.claimed_at >= since)))
+    out = []
+    for (oid, sent_at, claimed_at, cid, step, mid, email, status, attempts, response, message_id,
+         not_before) in session.execute(query):
+        out.append(LedgerEntry(oid, sent_at or claimed_at or not_before, cid, step, mid, email, status, attempts,
+                               response, message_id, not_before if status == OutboxState.DEFERRED.value else None))
+    return out
+
+
+def has_campaign(session: Session, campaign_id: str) -> bool:
+    """Whether the outbox holds any email of this campaign (also one whose file is gone)."""
+    return session.scalar(select(Outbox.id).where(Outbox.campaign_id == campaign_id).limit(1)) is not None
