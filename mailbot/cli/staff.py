@@ -114,7 +114,7 @@ def tick(config: ConfigOption = Path("config.toml"), now: NowOption = None,
 @app.command()
 def plan(config: ConfigOption = Path("config.toml"), now: NowOption = None,
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Show what will be sent when (local time), to how many."""
+    """Show what will be sent when (local time), to how many, and what is held back (quiet hours, weekly budget)."""
     from mailbot.plan import timeline
     from mailbot.store import Store
     from mailbot.store import outbox as outbox_store
@@ -135,6 +135,7 @@ def plan(config: ConfigOption = Path("config.toml"), now: NowOption = None,
 
     with store.transaction() as s:
         sizes = recipient_counts(settings, s, campaigns, moment)  # as if each step were due now
+        held = outbox_store.held_back(s, moment)  # queued, deferred by the planner: never dropped
     rows = timeline(campaigns, done, moment, sizes)
     zone = settings.panel.zone
     if as_json:
@@ -142,6 +143,10 @@ def plan(config: ConfigOption = Path("config.toml"), now: NowOption = None,
             print(json.dumps({"campaign": row.campaign.id, "step": row.step,
                               "at": row.at.astimezone(zone).isoformat(), "sends": row.sends, "to": row.to,
                               "recipients": row.recipients if row.sends else 0, "waits_for": row.waits_for}))
+        for h in held:
+            print(json.dumps({"campaign": h.campaign_id, "step": h.step, "deferred": h.count, "why": h.why,
+                              "from": h.first.astimezone(zone).isoformat(),
+                              "until": h.until.astimezone(zone).isoformat()}))
         return
     table = Table(title="Coming up")
     for col in ("when (local time)", "campaign", "step", "to whom", "how many"):
@@ -152,6 +157,10 @@ def plan(config: ConfigOption = Path("config.toml"), now: NowOption = None,
         table.add_row(row.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), row.campaign.id, row.step,
                       to + (f", after {row.waits_for}" if row.waits_for else ""), how_many)
     console.print(table)
+    for h in held:
+        console.print(f"{h.campaign_id} {h.step}: {h.count} deferred by {h.why}, going out from "
+                      f"{h.first.astimezone(zone):%Y-%m-%d %H:%M} until {h.until.astimezone(zone):%Y-%m-%d %H:%M}",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

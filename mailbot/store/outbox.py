@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from mailbot.pacing import TRANSACTIONAL_PREFIXES, WEEK, Pacing, is_transactional
+from mailbot.pacing import QUIET_HOURS, TRANSACTIONAL_PREFIXES, WEEK, WEEKLY_BUDGET, Pacing, is_transactional
 from mailbot.people import MemberStatus, Recipient
 from mailbot.states import CLAIMABLE, OutboxState
 from mailbot.store.models import CampaignStep, Member, Outbox, Response
@@ -83,21 +83,22 @@ def queue(session: Session, campaign_id: str, step: str, member_ids: Iterable[in
 
     With `pacing`, a campaign email that would fall in quiet hours or over a
     member's weekly budget is queued with a later `not_before`: deferred,
-    never dropped (`held_back` shows them).
+    never dropped: the row's `smtp_response` says why until it is sent (`held_back` counts them).
     """
     ids = list(member_ids)
     if not ids:
         return 0
     due = not_before or now
     encoded = json.dumps(payload, ensure_ascii=False) if payload else None
-    when: dict[int, datetime] = {}
+    when: dict[int, tuple[datetime, str | None]] = {}
     if pacing is not None and pacing.active and not is_transactional(step):
         earlier = campaign_times(session, ids, due - WEEK) if pacing.weekly_budget else {}
-        when = {m: pacing.when(step, due, earlier.get(m, ()))[0] for m in ids}
+        when = {m: pacing.when(step, due, earlier.get(m, ())) for m in ids}
     rows = []
     for m in ids:
+        at, why = when.get(m, (due, None))
         rows.append({"campaign_id": campaign_id, "step": step, "member_id": m, "status": OutboxState.QUEUED.value,
-                     "attempts": 0, "not_before": when.get(m, due), "created_at": now, "payload": encoded})
+                     "attempts": 0, "not_before": at, "created_at": now, "payload": encoded, "smtp_response": why})
     stmt = _insert(session).on_conflict_do_nothing(index_elements=["campaign_id", "step", "member_id"])
     result = session.connection().execute(stmt, rows)  # Core executemany: rowcount is the rows inserted
     return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
@@ -356,7 +357,7 @@ def release(session: Session, outbox_ids: Sequence[int], retry_at: datetime) -> 
     assert OutboxState.SENDING.can_move(OutboxState.QUEUED)
     result = _rows(session.execute(
         update(Outbox).where(Outbox.id.in_(list(outbox_ids)), Outbox.status == OutboxState.SENDING.value)
-        .values(status=OutboxState.QUEUED.value, claimed_at=None, not_before=retry_at)
+        .values(status=OutboxState.QUEUED.value, claimed_at=None, not_before=retry_at, smtp_response=None)
     ))
     return result.rowcount or 0
 
@@ -461,3 +462,27 @@ def ledger_page(session: Session, *, after: int = 0, campaign_id: str | None = N
 def has_campaign(session: Session, campaign_id: str) -> bool:
     """Whether the outbox holds any email of this campaign (also one whose file is gone)."""
     return session.scalar(select(Outbox.id).where(Outbox.campaign_id == campaign_id).limit(1)) is not None
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """Emails of one step the planner deferred (quiet hours or the weekly budget), and until when."""
+
+    campaign_id: str
+    step: str
+    why: str  # pacing.QUIET_HOURS or pacing.WEEKLY_BUDGET
+    count: int
+    first: datetime  # the earliest of them goes then
+    until: datetime  # the last of them goes then
+
+
+def held_back(session: Session, now: datetime) -> list[HeldBack]:
+    """Queued emails whose `not_before` the planner pushed past `now`, by campaign, step and reason."""
+    query = (select(Outbox.campaign_id, Outbox.step, Outbox.smtp_response, func.count(), func.min(Outbox.not_before),
+                    func.max(Outbox.not_before))
+             .where(Outbox.status == OutboxState.QUEUED.value, Outbox.not_before > now,
+                    Outbox.smtp_response.in_([QUIET_HOURS, WEEKLY_BUDGET]))
+             .group_by(Outbox.campaign_id, Outbox.step, Outbox.smtp_response)
+             .order_by(Outbox.campaign_id, Outbox.step, Outbox.smtp_response))
+    return [HeldBack(cid, step, why or "", n, _aware(first), _aware(last))
+            for cid, step, why, n, first, last in session.execute(query)]

@@ -140,3 +140,36 @@ def test_no_dkim_key_no_signature_and_a_missing_key_file_is_a_clear_error(settin
     on = type(settings)(config=cfg, root=settings.root, file=settings.file)
     with pytest.raises(DkimKeyProblem, match="MAILBOT_DKIM_KEY_FILE"):
         DkimSigner.from_settings(on, env={})
+
+
+def test_mailbot_plan_shows_what_the_planner_deferred_how_many_and_until_when(store, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mailbot.cli import app
+    from tests.outbound.conftest import write_config
+
+    pacing = Pacing(OSLO, NIGHT, weekly_budget=1)
+    with store.transaction() as s:
+        ids = [m.id for m in create_members(s, 3)]
+        outbox_store.queue(s, "klima-2019", "invitation", ids[:1], oslo(2022, 12, 1, 10), pacing=pacing)
+        outbox_store.queue(s, "ombruk-2022", "invitation", ids, oslo(2022, 12, 1, 22), pacing=pacing)
+    with store.transaction() as s:
+        held = outbox_store.held_back(s, oslo(2022, 12, 1, 22))
+    assert [(h.campaign_id, h.why, h.count, h.first, h.until) for h in held] == [
+        ("ombruk-2022", QUIET_HOURS, 2, oslo(2022, 12, 2, 8), oslo(2022, 12, 2, 8)),
+        ("ombruk-2022", WEEKLY_BUDGET, 1, oslo(2022, 12, 8, 10), oslo(2022, 12, 8, 10))]
+
+    cfg = write_config(tmp_path / "cli", 2525)
+    env = {"MAILBOT_DATABASE_URL": store.url, "MAILBOT_TOKEN_KEY": "test-key"}
+    result = CliRunner().invoke(app, ["plan", "-c", str(cfg), "--now", "2022-12-01T22:00", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines() if '"deferred"' in line]
+    assert lines == [
+        {"campaign": "ombruk-2022", "step": "invitation", "deferred": 2, "why": "quiet hours",
+         "from": "2022-12-02T08:00:00+01:00", "until": "2022-12-02T08:00:00+01:00"},
+        {"campaign": "ombruk-2022", "step": "invitation", "deferred": 1, "why": "weekly budget",
+         "from": "2022-12-08T10:00:00+01:00", "until": "2022-12-08T10:00:00+01:00"}]
+    text = CliRunner().invoke(app, ["plan", "-c", str(cfg), "--now", "2022-12-01T22:00"], env=env).output
+    assert "ombruk-2022 invitation: 2 deferred by quiet hours, going out from 2022-12-02 08:00" in text
