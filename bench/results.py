@@ -133,7 +133,10 @@ def load(store: Store, data: tuple[list[tuple], ...]) -> float:  # type: ignore[
                 marks = ", ".join("?" * len(values[0]))
                 fixed = [tuple(x.replace(tzinfo=None) if isinstance(x, datetime) else x for x in v) for v in values]
                 cur.executemany(sql.format(marks), fixed)
-        raw.commit()
+        if store.is_postgres:
+            # COPY wrote the ids itself: move the id sequences past them, or the next INSERT collides.
+            for table in ("members", "outbox", "responses", "answers"):
+                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         raw.commit()
         if store.is_postgres:
             # As autovacuum would: sets the visibility map, without which an index-only scan reads the heap.
