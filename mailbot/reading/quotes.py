@@ -55,6 +55,9 @@ _WRAPPED_START = re.compile(
 _OPENER_INSIDE = re.compile(r"(?:\s|-{2,}\s*)(On|Den|Am|Le|El|Op|På)\s+[^\n]{0,40}?\d")
 # "2014-10-17 11:28 GMT+03:00 Postmaster <postmaster@…>:" and other dated lines naming a sender.
 _DATED_SENDER = re.compile(r"^[^\n]{0,60}\d[^\n]{0,160}?<?[\w.+-]{1,64}@[\w.-]{1,100}>?\s*:\s*$")
+# "2011/4/7 Nathan <support@example.com>" with no colon (Gmail in East Asian locales): an
+# attribution only when a "> " quote follows it.
+_DATED_ADDRESS = re.compile(r"^\s*\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\b[^\n]{0,160}<[\w.+-]{1,64}@[\w.-]{1,100}>\s*$")
 
 # Lines that open an unprefixed original.
 _ORIGINAL_SEPARATOR = re.compile(
@@ -232,6 +235,10 @@ def _original_header_at(lines: list[str], low: list[str], i: int) -> int:
         if count >= 2:
             return 1
         return 0
+    if _DATED_ADDRESS.match(head):
+        k = _next_nonblank(lines, i + 1)
+        if k is not None and _is_quoted(lines[k]):
+            return 1
     # An attribution may be wrapped over up to three lines by the client.
     joined = ""
     for span in range(1, 4):

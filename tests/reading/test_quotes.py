@@ -114,3 +114,13 @@ def test_forwarded_message_header_is_not_a_quote() -> None:
 
 def test_prose_ending_in_skrev_is_not_an_attribution() -> None:
     assert _typed("Som jeg skrev:\nvi trenger dette\n") == "Som jeg skrev:\nvi trenger dette"
+
+
+def test_a_dated_sender_line_without_colon_above_a_quote_is_an_attribution() -> None:
+    body = "Replying ok\n2011/4/7 Nathan Nilsen <support@example.com>\n\n>  Cool beans\n> More\n"
+    assert _typed(body) == "Replying ok"
+
+
+def test_a_dated_sender_line_without_a_quote_below_is_kept() -> None:
+    body = "Møtet er flyttet\n2022/12/7 Kari Nordmann <kari@example.no>\nSe over"
+    assert _typed(body) == body
