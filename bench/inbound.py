@@ -100,7 +100,7 @@ def reply_to_invitation(invitation: EmailMessage, sender: str, n: int, round_: i
     """A resident's reply to their own invitation, as a mail client writes it: answers, attribution, quote."""
     body = invitation.get_body(("plain",))
     assert body is not None
-    quoted = [f"> {line}".rstrip() for line in str(body.get_content()).splitlines()]  # type: ignore[attr-defined]
+    quoted = [f"> {line}".rstrip() for line in str(body.get_content()).splitlines()]
     head = (f"{ANSWERS[n % len(ANSWERS)]}\n\nDen 1. des. 2022 kl. 09:00 skrev Innbyggerpanelet "
             f"<innbyggerpanel@baerum.example.no>:\n")
     msg = EmailMessage()
