@@ -1,30 +1,43 @@
 """One-click answers under load: 200 concurrent clients POSTing to uvicorn on loopback.
 
-    .venv/bin/python bench/web.py [--clients 200] [--clicks 5000] [--database URL]
+    .venv/bin/python bench/web.py [--clients 200] [--clicks 5000] [--procs 2] [--database URL | --postgres]
 
-Each click answers for a different member, so afterwards every click must be
-found recorded exactly once with the value sent. Prints clicks per second,
-p50/p99 latency and errors (which must be 0). The server runs in its own
-process (uvicorn, one worker) against SQLite in a temporary folder unless
---database names another (e.g. a PostgreSQL URL). The per-IP rate limit is
-switched off: every client comes from 127.0.0.1.
+Each click answers for a different member (its own token and form guard, built
+before the clock starts), so afterwards every click must be found recorded
+exactly once with the value sent. Prints clicks per second, p50/p99/max latency,
+errors (which must be 0) with the status, body or exception of each failed
+request, the server's log lines, the CPU seconds of server and clients and
+`uptime`. The server runs in its own process (uvicorn, one worker) against
+SQLite in a temporary folder unless --database names another, or --postgres
+asks for a throwaway schema in MAILBOT_TEST_POSTGRES. The clients run in
+--procs processes of their own, each an asyncio loop of plain HTTP/1.1
+keep-alive connections (a few lines over asyncio streams, far lighter than an
+HTTP library, so the load generator takes less of the CPU the server needs).
+A client gives up on a request after --timeout seconds and counts it as an
+error; a keep-alive connection the server closed (uvicorn: idle 5 s) before
+any byte of the answer is resent once on a new one, as browsers do, and
+counted. The per-IP rate limit is switched off: every client comes from 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import multiprocessing
+import os
 import socket
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
 
-import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,6 +51,7 @@ from mailbot.web import RateLimit, create_app  # noqa: E402
 from mailbot.web.guard import form_guard  # noqa: E402
 
 KEYS = Keys(("bench-key",))
+PG_URL = os.environ.get("MAILBOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 OPTIONS = ("Ja", "Nei", "Vet ikke")
 CONFIG = """
 [panel]
@@ -55,9 +69,12 @@ def survey() -> Survey:
                   questions=(Question("need", 1, "Er det behov?", QuestionType.CHOICE, OPTIONS),))
 
 
-def serve(config: str, port: int) -> None:
+def serve(config: str, port: int, log: str) -> None:
     import uvicorn
 
+    out = open(log, "w", buffering=1)  # noqa: SIM115 - lives as long as the process
+    os.dup2(out.fileno(), 2)
+    sys.stderr = out
     settings = load_settings(Path(config), load_env=False)
     store = Store(settings.database_url)
     app = create_app(settings, store, KEYS, [survey()], rate_limit=RateLimit(0, 0))
@@ -70,44 +87,121 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def run_clients(base: str, jobs: list[tuple[int, str]], clients: int) -> tuple[list[float], int, float]:
-    queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
+Job = tuple[int, str, str, bytes]  # member id, value, path, form body
+
+
+def build_jobs(ids: list[int]) -> list[Job]:
+    jobs = []
+    for i, member_id in enumerate(ids):
+        value = OPTIONS[i % 3]
+        token = KEYS.link_token("answer", {"m": member_id, "c": "bench"})
+        body = urlencode({"guard": form_guard(KEYS, "answer", token), "answer": value}).encode()
+        jobs.append((member_id, value, f"/svar/{token}/need/{quote(value)}", body))
+    return jobs
+
+
+async def post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, path: str,
+               body: bytes) -> tuple[int, bytes]:
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                 f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
+                 .encode() + body)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length = next((int(x.split(":", 1)[1]) for x in lines[1:] if x.lower().startswith("content-length:")), None)
+    if length is None:
+        raise ValueError(f"no content-length: {lines[0]}")
+    return status, await reader.readexactly(length)
+
+
+async def client_loop(port: int, jobs: list[Job], clients: int, timeout: float,
+                      start: Any) -> tuple[list[float], list[str], float, float, float, int]:
+    queue: collections.deque[Job] = collections.deque(jobs)
     latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+    failures: list[str] = []
+    stale = 0
 
-        async def client() -> None:
-            nonlocal errors
-            while not queue.empty():
-                member_id, value = queue.get_nowait()
-                token = KEYS.link_token("answer", {"m": member_id, "c": "bench"})
-                data = {"guard": form_guard(KEYS, "answer", token), "answer": value}
-                t0 = time.perf_counter()
+    async def client() -> None:
+        nonlocal stale
+        conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        while queue:
+            member_id, value, path, body = queue.popleft()
+            t0 = time.monotonic()
+            for attempt in range(2):
+                reused = conn is not None
                 try:
-                    r = await http.post(f"/svar/{token}/need/{value}", data=data)
-                    ok = r.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append(time.perf_counter() - t0)
-                errors += not ok
+                    if conn is None:
+                        conn = await asyncio.open_connection("127.0.0.1", port)
+                    status, text = await asyncio.wait_for(post(*conn, port, path, body), timeout)
+                    if status != 200:
+                        failures.append(f"member {member_id}: HTTP {status} after {time.monotonic() - t0:.1f} s: "
+                                        f"{text[:300]!r}")
+                    break
+                except Exception as exc:  # noqa: BLE001 - every failure is reported, none stops the run
+                    if conn is not None:
+                        conn[1].close()
+                    conn = None
+                    if reused and attempt == 0 and (
+                            isinstance(exc, ConnectionResetError | BrokenPipeError)
+                            or (isinstance(exc, asyncio.IncompleteReadError) and not exc.partial)):
+                        # The server closed this idle keep-alive connection (uvicorn: after 5 s) as we
+                        # sent on it, before any byte of an answer: browsers resend then, so do we (counted).
+                        stale += 1
+                        continue
+                    failures.append(f"member {member_id}: {type(exc).__name__} {exc!s:.200} "
+                                    f"after {time.monotonic() - t0:.1f} s")
+                    break
+            latencies.append(time.monotonic() - t0)
+        if conn is not None:
+            conn[1].close()
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        elapsed = time.perf_counter() - t0
-    return latencies, errors, elapsed
+    while not start.is_set():
+        await asyncio.sleep(0.001)
+    began = time.monotonic()
+    cpu0 = time.process_time()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies, failures, began, time.monotonic(), time.process_time() - cpu0, stale
+
+
+def client_process(port: int, jobs: list[Job], clients: int, timeout: float, start: Any, out: Any) -> None:
+    out.put(asyncio.run(client_loop(port, jobs, clients, timeout, start)))
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--clicks", type=int, default=5000)
+    parser.add_argument("--procs", type=int, default=2, help="client processes (the clients are shared out)")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds a client waits for one answer")
     parser.add_argument("--database", default="")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway schema in MAILBOT_TEST_POSTGRES")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="mailbot-bench-"))
-    url = args.database or f"sqlite:///{folder / 'bench.sqlite3'}"
+    schema = ""
+    if args.postgres:
+        schema = "bench_" + uuid.uuid4().hex[:10]
+        admin = Store(PG_URL)
+        with admin.engine.begin() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    else:
+        url = args.database or f"sqlite:///{folder / 'bench.sqlite3'}"
+    try:
+        return run(args, folder, url)
+    finally:
+        if schema:
+            with admin.engine.begin() as c:
+                c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def run(args: argparse.Namespace, folder: Path, url: str) -> int:
     config = folder / "config.toml"
     config.write_text(CONFIG.format(url=url), "utf-8")
     store = Store(url)
@@ -117,44 +211,75 @@ def main() -> int:
         rows = [{"email": f"b{i}@example.no", "language": "nb", "status": "active", "joined_at": now,
                  "changed_at": now} for i in range(args.clicks)]
         ids = list(s.scalars(insert(Member).returning(Member.id, sort_by_parameter_order=True), rows))
-    jobs = [(member_id, OPTIONS[i % 3]) for i, member_id in enumerate(ids)]
+    jobs = build_jobs(ids)
     port = free_port()
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(str(config), port), daemon=True)
+    log = folder / "server.log"
+    spawn = multiprocessing.get_context("spawn")
+    server = spawn.Process(target=serve, args=(str(config), port, str(log)), daemon=True)
     server.start()
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         try:
-            httpx.get(base + "/", timeout=1)
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
             break
-        except httpx.HTTPError:
+        except OSError:
             if time.monotonic() > deadline:
                 print("the server did not start", file=sys.stderr)
                 return 1
             time.sleep(0.1)
+    start = spawn.Event()
+    out = spawn.Queue()
+    procs = max(1, args.procs)
+    workers = [spawn.Process(target=client_process, daemon=True, args=(
+        port, jobs[i::procs], args.clients // procs + (i < args.clients % procs), args.timeout, start, out))
+        for i in range(procs)]
+    for w in workers:
+        w.start()
+    time.sleep(1.0)  # let the client processes import and wait at the start line
+    server_cpu0 = cpu_seconds(server.pid or 0)
+    start.set()
     try:
-        latencies, errors, elapsed = asyncio.run(run_clients(base, jobs, args.clients))
+        results = [out.get() for _ in workers]
+        server_cpu = cpu_seconds(server.pid or 0) - server_cpu0
     finally:
+        for w in workers:
+            w.join(10)
         server.terminate()
         server.join(10)
+    latencies = [x for r in results for x in r[0]]
+    failures = [x for r in results for x in r[1]]
+    elapsed = max(r[3] for r in results) - min(r[2] for r in results)
+    client_cpu = sum(r[4] for r in results)
+    stale = sum(r[5] for r in results)
     with store.transaction() as s:
         responses = s.scalar(select(func.count()).select_from(Response)) or 0
         answers = dict(s.execute(select(Response.member_id, Answer.choice)
                                  .join(Answer, Answer.response_id == Response.id)).all())
         answer_rows = s.scalar(select(func.count()).select_from(Answer)) or 0
-    expected = dict(jobs)
+    expected = {member_id: value for member_id, value, _, _ in jobs}
     exact = responses == len(jobs) and answer_rows == len(jobs) and answers == expected
     q = statistics.quantiles(latencies, n=100)
     print(f"database         {store.engine.dialect.name}")
-    print(f"clients          {args.clients}")
+    print(f"clients          {args.clients} in {procs} processes")
     print(f"clicks           {len(jobs)} in {elapsed:.2f} s")
     print(f"clicks/second    {len(jobs) / elapsed:.0f}")
     print(f"latency p50      {q[49] * 1000:.1f} ms")
     print(f"latency p99      {q[98] * 1000:.1f} ms")
-    print(f"errors           {errors}")
+    print(f"latency max      {max(latencies) * 1000:.1f} ms")
+    print(f"CPU seconds      server {server_cpu:.1f}, clients {client_cpu:.1f}")
+    print(f"errors           {len(failures)}")
+    print(f"resent           {stale} (keep-alive connection closed by the server before any answer)")
+    for f in failures[:10]:
+        print(f"  {f}")
     print(f"recorded once    {'yes' if exact else 'NO'} ({responses} responses, {answer_rows} answers)")
+    logged = log.read_text("utf-8", "replace").splitlines() if log.exists() else []
+    if logged:
+        print(f"server log       {len(logged)} lines; the last 30:")
+        for line in logged[-30:]:
+            print(f"  {line}")
+    print(f"uptime           {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     store.dispose()
-    return 0 if errors == 0 and exact else 1
+    return 0 if not failures and exact else 1
 
 
 if __name__ == "__main__":

@@ -4,12 +4,24 @@ Everything else calls named functions in the `mailbot.store.*` modules inside
 `store.transaction()`, which commits or rolls back as a whole. SQLite runs in
 WAL mode with a busy timeout so the daemon, a cron `tick` and the CLI can share
 one file; PostgreSQL is used as is.
+
+SQLite has one writer at a time and every transaction here is a writer (BEGIN
+IMMEDIATE). Within one process the transactions on a file therefore queue, in
+order of arrival, on a lock of that file (`WriteQueue`) before they begin:
+under a burst of web requests (40 threads) the waiting happens in Python, not
+in SQLite's busy handler, which polls with growing sleeps, favours no one, and
+after its timeout gives up with "database is locked" (a resident's click lost
+to an error page). The busy timeout still covers other processes.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import weakref
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,9 +45,11 @@ class Store:
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
+        self._queue: WriteQueue | None = None
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
+            self._queue = _write_queue(self.engine.url.database or "")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -48,8 +62,11 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed at the end, or rolled back on any error."""
-        with self._sessions() as session, session.begin():
+        """A session whose work is committed at the end, or rolled back on any error.
+
+        On SQLite it first waits its turn for the file's write lock in this process (see `WriteQueue`).
+        """
+        with self._queue or nullcontext(), self._sessions() as session, session.begin():
             yield session
 
     def upgrade(self) -> None:
@@ -69,6 +86,85 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class WriteQueue:
+    """A re-entrant lock handed to waiting threads first come, first served.
+
+    `threading.Lock` wakes an arbitrary waiter (and a newcomer may barge in
+    ahead of all of them); here the releasing thread hands the lock to the
+    oldest waiter, so no request waits behind more than those that came first.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        _all_queues.add(self)
+
+    def _reset(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[tuple[int, threading.Lock]] = deque()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner is None:
+                self._owner, self._depth = me, 1
+                return
+            if self._owner == me:
+                self._depth += 1
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append((me, turn))
+        turn.acquire()  # released by the thread that hands us the lock (owner and depth already set)
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("release of a WriteQueue not held by this thread")
+            self._depth -= 1
+            if self._depth:
+                return
+            if self._waiters:
+                self._owner, turn = self._waiters.popleft()
+                self._depth = 1
+                turn.release()
+            else:
+                self._owner = None
+
+    def __enter__(self) -> WriteQueue:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+_queues: dict[str, WriteQueue] = {}
+_queues_mutex = threading.Lock()
+_all_queues: weakref.WeakSet[WriteQueue] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    # A forked child has only the forking thread: locks held by the others would never be released.
+    global _queues_mutex
+    _queues_mutex = threading.Lock()
+    for q in list(_all_queues):
+        q._reset()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def _write_queue(database: str) -> WriteQueue:
+    """One queue per SQLite file in this process, shared by every Store on it; an in-memory one per Store."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return WriteQueue()
+    key = os.path.realpath(database)
+    with _queues_mutex:
+        return _queues.setdefault(key, WriteQueue())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
