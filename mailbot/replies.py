@@ -257,7 +257,8 @@ def _read_one(settings: Settings, s: Session, keys: Keys, campaigns: dict[str, C
         settle(InboundState.NEEDS_HUMAN, "a reply, but not to a survey we can find")
         return
     if now >= survey.closes:
-        act.answer(member_id, survey.id, f"notice-closed-{inbound_id}", {"kind": "closed"})
+        # One polite notice per member and survey: the outbox key makes a second one a no-op.
+        act.answer(member_id, survey.id, "notice-closed", {"kind": "closed"})
         settle(InboundState.DONE, "arrived after close")
         return
     _reply(act, survey, member_id, match, reading, report, settle)

@@ -10,6 +10,7 @@ closing, and the results email.
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import smtplib
 from collections.abc import Callable
@@ -128,7 +129,8 @@ def run_demo(members: int = 600, seed: int = 1, directory: Path = Path("demo-out
                     report.replies_sent += 1
                 tick = bot.tick(now, transport)
                 for step, n in tick.sent.by_step.items():
-                    key = "receipt" if step.startswith("receipt-") else step
+                    # receipt-17 and receipt-18 are both receipts; reminder-1 and -2 stay apart
+                    key = re.sub(r"-\d+$", "", step) if step.startswith(("receipt-", "notice-")) else step
                     report.sent[key] = report.sent.get(key, 0) + n
                 for done in tick.steps:
                     label = now.astimezone(settings.panel.zone).strftime("%d.%m %H:%M")
