@@ -28,13 +28,13 @@ from sqlalchemy import select
 from mailbot import membership
 from mailbot.campaigns import Survey
 from mailbot.cli.app import EXIT_BAD_INPUT, app
-from mailbot.config import ConfigError, Settings, load_campaigns, load_settings
+from mailbot.cli.common import ConfigOption, open_store, settings_or_exit
+from mailbot.config import ConfigError, Settings, load_campaigns
 from mailbot.people import MemberStatus
 from mailbot.reading import read_message
 from mailbot.reading.answers import parse_answers
 from mailbot.reading.decode import body_text, decode, header_text
 from mailbot.states import InboundState
-from mailbot.store import Store
 from mailbot.store import inbound as inbound_store
 from mailbot.store import members as member_store
 from mailbot.store import responses as response_store
@@ -49,7 +49,7 @@ app.add_typer(inbox_app, name="inbox")
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 out = Console(soft_wrap=True, highlight=False)
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The panel's config.toml.")]
+
 IdArgument = Annotated[int, typer.Argument(help="The message id shown by `mailbot inbox`.", show_default=False)]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who is acting (default: your login name).")]
 
@@ -68,19 +68,6 @@ class QueuedMessage:
     text: str
 
 
-def load_or_exit(config: Path) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        for p in exc.problems:
-            err.print(str(p), markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-
-
-def _store(settings: Settings) -> Store:
-    store = Store(settings.database_url)
-    store.upgrade()
-    return store
 
 
 def _bad(message: str) -> typer.Exit:
@@ -121,8 +108,8 @@ def inbox(
     """
     if ctx.invoked_subcommand is not None:
         return
-    settings = load_or_exit(config)
-    store = _store(settings)
+    settings = settings_or_exit(config)
+    store = open_store(settings)
     try:
         with store.transaction() as s:
             query = select(Inbound, Member.email).join(Member, Member.id == Inbound.member_id, isouter=True)
@@ -165,8 +152,8 @@ def show(inbound_id: IdArgument, config: ConfigOption = Path("config.toml")) -> 
 
     Example: mailbot inbox show 12
     """
-    settings = load_or_exit(config)
-    store = _store(settings)
+    settings = settings_or_exit(config)
+    store = open_store(settings)
     try:
         with store.transaction() as s:
             row = _row(s, inbound_id)
@@ -231,10 +218,10 @@ def resolve(
 
     Example: mailbot inbox resolve 12 --answers "1 A 2 B,C 3 4"
     """
-    settings = load_or_exit(config)
+    settings = settings_or_exit(config)
     actor = by or getpass.getuser()
     now = datetime.now(UTC)
-    store = _store(settings)
+    store = open_store(settings)
     try:
         with store.transaction() as s:
             row = _row(s, inbound_id)
@@ -283,12 +270,12 @@ def dismiss(
 
     Example: mailbot inbox dismiss 12 --reason "a question for the planning office, forwarded"
     """
-    settings = load_or_exit(config)
+    settings = settings_or_exit(config)
     if not reason.strip():
         raise _bad("Write why with --reason \"…\"; nothing was changed.")
     actor = by or getpass.getuser()
     now = datetime.now(UTC)
-    store = _store(settings)
+    store = open_store(settings)
     try:
         with store.transaction() as s:
             row = _row(s, inbound_id)
@@ -312,8 +299,8 @@ def undeliverable(
 
     Example: mailbot inbox undeliverable
     """
-    settings = load_or_exit(config)
-    store = _store(settings)
+    settings = settings_or_exit(config)
+    store = open_store(settings)
     try:
         with store.transaction() as s:
             rows = [{"id": m.id, "email": m.email, "name": m.name, "since": _local(m.changed_at, settings),

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from mailbot.cli.app import EXIT_BAD_INPUT, app
-from mailbot.cli.staff import ConfigOption, load_or_exit
+from mailbot.cli.common import ConfigOption, settings_or_exit
 from mailbot.config import ConfigError, Settings, load_campaigns
 
 err = Console(stderr=True, soft_wrap=True)
@@ -62,7 +62,7 @@ def ledger(
     from mailbot.store import members as member_store
     from mailbot.store import outbox as outbox_store
 
-    settings = load_or_exit(config)
+    settings = settings_or_exit(config)
     start = _since(since, settings) if since else None
     store = Store(settings.database_url)
     store.upgrade()

@@ -21,26 +21,14 @@ from rich.table import Table
 
 from mailbot import membership
 from mailbot.cli.app import EXIT_BAD_INPUT, members_app
+from mailbot.cli.common import open_store, settings_or_exit
 from mailbot.cli.validate import ConfigOption, print_problems, shown
-from mailbot.config import ConfigError, Settings, load_settings
 from mailbot.roster import RosterRow, read_roster
-from mailbot.store import Store
 
 IMPORT_CHUNK = 5000  # rows per progress step; all in one transaction
 
 
-def _settings(config: Path, err: Console) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        print_problems(exc.problems, err)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
 
-
-def _store(settings: Settings) -> Store:
-    store = Store(settings.database_url)
-    store.upgrade()
-    return store
 
 
 @members_app.command("import")
@@ -60,7 +48,7 @@ def import_members(
     Example: mailbot members import panel.csv
     """
     err = Console(stderr=True, soft_wrap=True)
-    settings = _settings(config, err)
+    settings = settings_or_exit(config)
     now = datetime.now(UTC)
     today = now.astimezone(settings.panel.zone).date()
     panel = settings.panel
@@ -81,7 +69,7 @@ def import_members(
 
     from mailbot.store import members as member_store
 
-    store = _store(settings)
+    store = open_store(settings)
     added = updated = 0
     try:
         with (
@@ -127,9 +115,8 @@ def list_members(
     """Show the residents on the panel: id, email, name, language, status, tags."""
     from mailbot.store import members as member_store
 
-    err = Console(stderr=True, soft_wrap=True)
-    settings = _settings(config, err)
-    store = _store(settings)
+    settings = settings_or_exit(config)
+    store = open_store(settings)
     console = Console()
     table = Table(title="Members")
     for column in ("id", "email", "name", "language", "status", "why", "tags"):

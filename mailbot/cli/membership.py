@@ -18,20 +18,12 @@ from rich.console import Console
 
 from mailbot import membership
 from mailbot.cli.app import EXIT_BAD_INPUT, members_app
-from mailbot.cli.validate import ConfigOption, print_problems
-from mailbot.config import ConfigError, Settings, load_settings
-from mailbot.store import Store
+from mailbot.cli.common import open_store, settings_or_exit
+from mailbot.cli.validate import ConfigOption
 from mailbot.store.members import member_by_email
 
 ByOption = Annotated[str, typer.Option("--by", help="Who does this (for the audit log); default: your login.")]
 
-
-def _settings(config: Path, err: Console) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        print_problems(exc.problems, err)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _actor(by: str) -> str:
@@ -55,9 +47,8 @@ def export(
     Example: mailbot members export kari@example.no -o kari.json
     """
     err = Console(stderr=True, soft_wrap=True)
-    settings = _settings(config, err)
-    store = Store(settings.database_url)
-    store.upgrade()
+    settings = settings_or_exit(config)
+    store = open_store(settings)
     now = datetime.now(UTC)
     with store.transaction() as s:
         member = member_by_email(s, email)
@@ -87,9 +78,8 @@ def erase(
     Example: mailbot members erase kari@example.no --yes
     """
     err = Console(stderr=True, soft_wrap=True)
-    settings = _settings(config, err)
-    store = Store(settings.database_url)
-    store.upgrade()
+    settings = settings_or_exit(config)
+    store = open_store(settings)
     with store.transaction() as s:
         member = member_by_email(s, email)
     if member is None:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from mailbot.campaigns import Survey
 from mailbot.cli.app import EXIT_BAD_INPUT, app
+from mailbot.cli.common import ConfigOption, open_store
 from mailbot.config import ConfigError, Settings, load_campaigns, load_settings
 from mailbot.report.build import Balance, Report
 from mailbot.report.population import Population, default_path, load_population
@@ -22,7 +23,7 @@ from mailbot.store import Store
 console = Console()
 err = Console(stderr=True)
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The panel's config.toml.")]
+
 PopulationOption = Annotated[
     Path | None,
     typer.Option("--population", help="Population figures (default: population.toml beside config.toml)."),
@@ -58,10 +59,6 @@ def _population(settings: Settings, path: Path | None) -> Population | None:
         raise _problems(exc) from None
 
 
-def _store(settings: Settings) -> Store:
-    store = Store(settings.database_url)
-    store.upgrade()
-    return store
 
 
 @app.command()
@@ -90,7 +87,7 @@ def results(
     settings, campaigns = _load(config, campaign)
     survey = next(c for c in campaigns if c.id == campaign)
     pop = _population(settings, population)
-    store = _store(settings)
+    store = open_store(settings)
     try:
         if raw:
             _raw(store, survey, settings, out)
@@ -236,7 +233,7 @@ def remind(
                   "while it runs", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
     pop = _population(settings, population)
-    store = _store(settings)
+    store = open_store(settings)
     try:
         with store.transaction() as s:
             plan = plan_extra_reminder(s, survey, settings, pop, dimensions=dimension or None, again=again)
@@ -278,7 +275,7 @@ def status(config: ConfigOption = Path("config.toml"),
     if not running:
         console.print("No survey is running now.", markup=False)
         return
-    store = _store(settings)
+    store = open_store(settings)
     try:
         with store.transaction() as s:
             rows = [progress(s, c, zone, moment.astimezone(zone).date()) for c in running]

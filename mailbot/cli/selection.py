@@ -15,8 +15,9 @@ from rich.table import Table
 
 from mailbot.campaigns import Recruitment
 from mailbot.cli.app import EXIT_BAD_INPUT, app
-from mailbot.cli.staff import load_or_exit, parse_now
-from mailbot.config import ConfigError, Settings, load_campaigns
+from mailbot.cli.common import ConfigOption, campaigns_or_exit, settings_or_exit
+from mailbot.cli.staff import parse_now
+from mailbot.config import Settings
 
 if TYPE_CHECKING:
     from mailbot.store import Store
@@ -26,19 +27,13 @@ app.add_typer(selection_app, name="selection")
 console = Console()
 err = Console(stderr=True)
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The panel's config.toml.")]
 
 
 def _recruitment(config: Path, campaign_id: str) -> tuple[Settings, Recruitment, Store]:
     from mailbot.store import Store  # noqa: F811 - imported when needed: the CLI starts fast
 
-    settings = load_or_exit(config)
-    try:
-        campaigns = load_campaigns(settings)
-    except ConfigError as exc:
-        for p in exc.problems:
-            err.print(str(p), markup=False, highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    settings = settings_or_exit(config)
+    campaigns = campaigns_or_exit(settings)
     found = next((c for c in campaigns if c.id == campaign_id), None)
     if not isinstance(found, Recruitment):
         known = ", ".join(c.id for c in campaigns if isinstance(c, Recruitment)) or "none"

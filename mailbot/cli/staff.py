@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mailbot.cli.app import EXIT_BAD_INPUT, EXIT_FAILED, app
-from mailbot.config import ConfigError, MissingSecret, Settings, load_campaigns, load_settings
+from mailbot.cli.common import ConfigOption, campaigns_or_exit, open_store, settings_or_exit
+from mailbot.config import ConfigError, MissingSecret, Settings
 
 if TYPE_CHECKING:
     from mailbot.bot import Bot
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 console = Console()
 err = Console(stderr=True)
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The panel's config.toml.")]
+
 NowOption = Annotated[
     str | None,
     typer.Option("--now", help="Pretend it is this local time (2022-12-05T09:00), for trying things out."),
@@ -35,13 +36,6 @@ def setup_logging(verbose: bool) -> None:
     setup(verbose, level=None if verbose else logging.WARNING)
 
 
-def load_or_exit(config: Path) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        for p in exc.problems:
-            err.print(str(p), markup=False, highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def parse_now(value: str | None, settings: Settings) -> datetime:
@@ -83,7 +77,7 @@ def tick(config: ConfigOption = Path("config.toml"), now: NowOption = None,
     from mailbot.workers import Leadership
 
     setup_logging(verbose)
-    settings = load_or_exit(config)
+    settings = settings_or_exit(config)
     bot = make_bot(settings)
     moment = parse_now(now, settings)
     try:
@@ -116,18 +110,11 @@ def plan(config: ConfigOption = Path("config.toml"), now: NowOption = None,
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show what will be sent when (local time), to how many, and what is held back (quiet hours, weekly budget)."""
     from mailbot.plan import timeline
-    from mailbot.store import Store
     from mailbot.store import outbox as outbox_store
 
-    settings = load_or_exit(config)
-    try:
-        campaigns = load_campaigns(settings)
-    except ConfigError as exc:
-        for p in exc.problems:
-            err.print(str(p), markup=False, highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    store = Store(settings.database_url)
-    store.upgrade()
+    settings = settings_or_exit(config)
+    campaigns = campaigns_or_exit(settings)
+    store = open_store(settings)
     with store.transaction() as s:
         done = outbox_store.done_steps(s)
     moment = parse_now(now, settings)

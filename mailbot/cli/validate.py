@@ -7,10 +7,9 @@ all is well, a short table of the campaigns shows what the panel will do.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -18,29 +17,8 @@ from rich.table import Table
 
 from mailbot.campaigns import Audience, Campaign, CampaignForm
 from mailbot.cli.app import EXIT_BAD_INPUT, app
+from mailbot.cli.common import ConfigOption, print_problems, problem_line, shown  # noqa: F401  (re-exported)
 from mailbot.config import ConfigError, Settings, load_campaigns, load_settings
-
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The panel's config.toml.")]
-
-
-def shown(path: Path) -> str:
-    """A path as staff typed it: relative to the current folder when inside it."""
-    try:
-        return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
-
-
-def problem_line(p: Any) -> str:
-    """FILE:LINE: what — instead, for config problems and template problems alike."""
-    tail = f" — {p.instead}" if getattr(p, "instead", "") else ""
-    return f"{shown(Path(p.file))}:{max(1, int(p.line or 1))}: {p.what}{tail}"
-
-
-def print_problems(problems: Sequence[Any], err: Console | None = None) -> None:
-    out = err or Console(stderr=True, soft_wrap=True)
-    for p in problems:
-        out.print(problem_line(p), markup=False, highlight=False, soft_wrap=True)
 
 
 def describe_audience(audience: Audience) -> str:
