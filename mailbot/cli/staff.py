@@ -97,8 +97,17 @@ def tick(config: ConfigOption = Path("config.toml"), now: NowOption = None,
         return
     if not leading:
         console.print("another mailbot process is planning (it holds the planner lock): this tick only sent")
+    # Steps recorded without sending (a past course on first start has dozens) are summed per campaign.
+    quiet: dict[tuple[str, str], int] = {}
     for d in report.steps:
-        console.print(f"{d.campaign_id}: {d.step} — {d.queued} queued" + (f" ({d.note})" if d.note else ""))
+        if d.queued == 0 and d.note:
+            quiet[(d.campaign_id, d.note)] = quiet.get((d.campaign_id, d.note), 0) + 1
+            continue
+        console.print(f"{d.campaign_id}: {d.step} — {d.queued} queued" + (f" ({d.note})" if d.note else ""),
+                      markup=False, highlight=False)
+    for (campaign_id, note), n in sorted(quiet.items()):
+        what = "1 step" if n == 1 else f"{n} steps"
+        console.print(f"{campaign_id}: {what} recorded, nothing sent ({note})", markup=False, highlight=False)
     console.print(f"sent {report.sent.sent}, deferred {report.sent.deferred}, failed {report.sent.failed}; "
                   f"read {report.inbound.replies} replies, {report.inbound.needs_human} need a human")
     if report.sent.failed:
