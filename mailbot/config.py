@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -55,6 +55,9 @@ class Problem:
     def __str__(self) -> str:
         tail = f" — {self.instead}" if self.instead else ""
         return f"{self.file}:{self.line}: {self.what}{tail}"
+
+
+ProblemT = TypeVar("ProblemT", bound=Problem)
 
 
 class ConfigError(Exception):
@@ -845,12 +848,13 @@ def _problems(
             out.append(
                 Problem(path, line_of(lines, loc), f"{where}: {msg}", f"write {example}" if example else "")
             )
-    return _unique(out)
+    return unique_problems(out)
 
 
-def _unique(problems: Iterable[Problem]) -> list[Problem]:
+def unique_problems(problems: Iterable[ProblemT]) -> list[ProblemT]:
+    """Each (file, line, what) once, in the order first seen."""
     seen: set[tuple[Path, int, str]] = set()
-    out = []
+    out: list[ProblemT] = []
     for p in problems:
         if (p.file, p.line, p.what) not in seen:
             seen.add((p.file, p.line, p.what))

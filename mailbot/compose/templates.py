@@ -46,7 +46,7 @@ from markupsafe import escape
 
 import mailbot
 from mailbot.compose import formats
-from mailbot.config import Problem
+from mailbot.config import Problem, unique_problems
 
 BUILTIN_DIR = Path(mailbot.__file__).resolve().parent.parent / "templates"
 
@@ -239,7 +239,7 @@ class Templates:
                     continue
                 pair = (f"{lang}/{name}.txt", f"{lang}/{name}.html")
                 problems += self._try_render(pair, make(lang), name, lang)
-        return _unique(problems)
+        return unique_problems(problems)
 
     def has_source(self, name: str) -> bool:
         try:
@@ -365,14 +365,6 @@ def _join_tag_lines(html: str, placeholder: re.Pattern[str], limit: int = 500) -
     return "\n".join(out)
 
 
-def _unique(problems: list[TemplateProblem]) -> list[TemplateProblem]:
-    seen: set[tuple[Path, int, str]] = set()
-    out = []
-    for p in problems:
-        if (p.file, p.line, p.what) not in seen:
-            seen.add((p.file, p.line, p.what))
-            out.append(p)
-    return out
 
 
 # ---------------------------------------------------------------- filters
