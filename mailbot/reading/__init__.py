@@ -15,7 +15,7 @@ from mailbot.reading.bounces import Bounce, read_bounce, verp_token
 from mailbot.reading.classify import Classification, classify
 from mailbot.reading.commands import Command, find_command
 from mailbot.reading.decode import MAX_MESSAGE_BYTES, body_text, decode
-from mailbot.reading.inbound import Reading, read_message
+from mailbot.reading.inbound import Reading, Route, read_message
 from mailbot.reading.quotes import NewText, extract_new_text
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "NewText",
     "ParsedAnswers",
     "Reading",
+    "Route",
     "body_text",
     "classify",
     "decode",

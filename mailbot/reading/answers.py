@@ -29,6 +29,7 @@ class ParsedAnswers:
     answers: dict[str, AnswerValue] = field(default_factory=dict)
     unsure: dict[str, str] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()
+    confirm: tuple[str, ...] = ()  # answers read from a loose layout: to be confirmed by the resident
 
 
 @dataclass(frozen=True)
@@ -395,6 +396,7 @@ def _decide(pieces: list[_Piece], survey: _Reading) -> ParsedAnswers:
     answers: dict[str, AnswerValue] = {}
     unsure: dict[str, str] = {}
     skipped: list[str] = []
+    confirm: list[str] = []
     for question in survey.questions:
         mine = [p for p in pieces if p.question.id == question.id]
         if not mine:
@@ -410,10 +412,12 @@ def _decide(pieces: list[_Piece], survey: _Reading) -> ParsedAnswers:
         distinct = {_comparable(p.value.answer) for p in good}
         if len(distinct) == 1 or good[-1].corrects:
             answers[question.id] = good[-1].value.answer  # type: ignore[assignment]
+            if good[-1].tentative:
+                confirm.append(question.id)
         else:
             shown = " / ".join(f"«{p.text[:40]}»" for p in good[:3])
             unsure[question.id] = f"spørsmål {question.number}: ulike svar i samme e-post: {shown}"
-    return ParsedAnswers(answers=answers, unsure=unsure, skipped=tuple(skipped))
+    return ParsedAnswers(answers=answers, unsure=unsure, skipped=tuple(skipped), confirm=tuple(confirm))
 
 
 def _comparable(value: AnswerValue | None) -> object:

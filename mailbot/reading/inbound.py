@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from mailbot.campaigns import AnswerValue, Survey
 from mailbot.reading.answers import parse_answers
@@ -12,20 +13,48 @@ from mailbot.reading.classify import classify
 from mailbot.reading.decode import decode, header_text
 
 
+class Route(StrEnum):
+    """What the bot does with a reply's answers."""
+
+    RECORD = "record"  # every answer read with confidence: record them, send a receipt
+    READ_BACK = "read-back"  # a likely reading: record nothing yet, ask the resident "is this right?"
+    HUMAN = "human"  # nothing could be read: the human queue
+
+
 @dataclass(frozen=True)
 class Reading:
-    """What an inbound message means. `needs_human` says why staff should look, or is None."""
+    """What an inbound message means.
+
+    `answers` is everything read, sure or not. `confirm` names the answers read with less
+    than full confidence: while it is non-empty nothing is recorded until the resident
+    confirms the read-back. `unsure` holds questions that were answered in a way that could
+    not be read, with the reason. `needs_human` says why the reply is not fully read (an
+    unclear answer, or no answer at all), or is None; `route` says who acts on that.
+    """
 
     kind: str  # reply | auto-reply | bounce | command
     text: str = ""
     answers: dict[str, AnswerValue] = field(default_factory=dict)
     unsure: dict[str, str] = field(default_factory=dict)
+    confirm: tuple[str, ...] = ()
+    confidence: dict[str, float] = field(default_factory=dict)
     command: str | None = None  # unsubscribe | pause | resume | language | erase | join
     command_value: str | None = None  # a language code, or the raw "until" text of a pause
     bounce: Bounce | None = None
     needs_human: str | None = None
     subject: str = ""
     refused: bool = False
+
+    @property
+    def route(self) -> Route:
+        """Record now, read back to the resident first, or leave to staff."""
+        if self.refused or (self.kind == "bounce" and self.needs_human):
+            return Route.HUMAN
+        if self.confirm:
+            return Route.READ_BACK
+        if self.kind == "reply" and not self.answers and self.needs_human:
+            return Route.HUMAN
+        return Route.RECORD
 
 
 def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterable[str] = ()) -> Reading:
@@ -62,6 +91,8 @@ def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterab
         text=text,
         answers=answers,
         unsure=unsure,
+        confirm=tuple(q for q in parsed.confirm if q in answers) if parsed else (),
+        confidence={q: (0.7 if parsed and q in parsed.confirm else 0.95) for q in answers},
         command=command.name if command else None,
         command_value=command.value if command else None,
         needs_human=_why_human(kind, text, answers, unsure, survey is not None),
