@@ -240,6 +240,9 @@ class PrivacySection(_Strict):
 
 class RepliesSection(_Strict):
     max_auto_answers_per_day: int = Field(default=3, ge=0)
+    # A reading read back to the resident and never confirmed, when its survey closes: to the human
+    # queue, recorded as read, or dropped (the message itself is kept either way).
+    unconfirmed_at_close: Literal["human", "record", "drop"] = "human"
 
 
 class BouncesSection(_Strict):

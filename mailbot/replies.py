@@ -30,20 +30,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot import forms, membership
-from mailbot.campaigns import Campaign, CampaignForm, Survey
+from mailbot import forms, links, membership
+from mailbot.campaigns import AnswerValue, Campaign, CampaignForm, Question, QuestionType, Survey
 from mailbot.compose import formats
 from mailbot.config import Settings
 from mailbot.people import MemberStatus
-from mailbot.reading import Reading, read_message
+from mailbot.reading import Reading, Route, read_message
 from mailbot.reading.decode import header_text
 from mailbot.states import InboundState
 from mailbot.store import Store
 from mailbot.store import inbound as inbound_store
 from mailbot.store import members as member_store
 from mailbot.store import outbox as outbox_store
+from mailbot.store import read_backs as read_back_store
 from mailbot.store import responses as response_store
 from mailbot.store.models import Inbound, Member, Outbox
+from mailbot.store.read_backs import Pending, ReadBackState
 from mailbot.tokens import BadToken, Keys, token_from_address
 
 log = logging.getLogger("mailbot.replies")
@@ -54,6 +56,8 @@ TEST_OUTBOX_ID = 0
 HEADER_BYTES = 256 * 1024  # enough for any real header block, even 10 000 recipients
 MAX_ADDRESSES = 50  # of our own domain, tried for a token; more is not a reply from a person
 PANEL = "panel"  # campaign id of answers that belong to no campaign (commands)
+READ_BACK_STEP = "notice-read-back-"  # + inbound id: the read-back email, an automatic answer like a receipt
+READ_BACK_LINK = "read-back"  # purpose of the signed "Ja, det stemmer" link: {"m": member, "r": read-back id}
 
 
 @dataclass
@@ -63,6 +67,7 @@ class InboundReport:
     needs_human: int = 0
     machines: int = 0
     commands: int = 0
+    read_backs: int = 0  # readings read back to the resident instead of recorded
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ class Match:
 def read_inbound(settings: Settings, store: Store, keys: Keys, campaigns: dict[str, Campaign], now: datetime,
                  limit: int = 500) -> InboundReport:
     report = InboundReport()
+    settle_read_backs(settings, store, campaigns, now, report)
     while True:
         with store.transaction() as s:
             ids = inbound_store.new_ids(s, limit)
@@ -247,11 +253,17 @@ def _read_one(settings: Settings, s: Session, keys: Keys, campaigns: dict[str, C
             report.replies += 1
             settle(*acted)
             return
-    if reading.kind == "command":
+    with_answers = bool(reading.answers or reading.unsure)
+    if reading.kind == "command" or (reading.command and reading.kind == "reply" and not with_answers):
         report.commands += 1
         state, reason = _command(act, member_id, reading)
         settle(state, reason)
         return
+    if reading.command and reading.kind == "reply":
+        # Answers and a command in one reply ("1 A 2 B … og sett meg på pause til mars"): both are meant.
+        report.commands += 1
+        done_state, done_reason = _command(act, member_id, reading)
+        settle = _also(settle, done_state, done_reason)
     report.replies += 1
     if not isinstance(survey, Survey):
         settle(InboundState.NEEDS_HUMAN, "a reply, but not to a survey we can find")
@@ -264,36 +276,300 @@ def _read_one(settings: Settings, s: Session, keys: Keys, campaigns: dict[str, C
     _reply(act, survey, member_id, match, reading, report, settle)
 
 
+def _also(settle: Any, state: InboundState, reason: str) -> Any:
+    """`settle` for a reply that also carried a command: its outcome is kept with the answers'."""
+    def both(answered: InboundState, why: str | None = None, *args: Any) -> None:
+        worst = InboundState.NEEDS_HUMAN if InboundState.NEEDS_HUMAN in (answered, state) else answered
+        settle(worst, "; ".join(r for r in (reason, why) if r), *args)
+    return both
+
+
 def _reply(act: _Answering, survey: Survey, member_id: int, match: Match, reading: Reading,
            report: InboundReport, settle: Any) -> None:
-    """Record what was read; tell the resident what was recorded, what is missing, what is unclear."""
+    """Record what was read, or read it back to the resident first when it was not read with confidence.
+
+    A reply to a read-back email answers the reading that waits (`_answer_to_read_back`); any other
+    reply with answers replaces a reading that waits (the newest reading wins).
+    """
     s = act.s
-    answers = dict(reading.answers)
-    unsure = dict(reading.unsure)
+    pending = read_back_store.waiting(s, survey, member_id)
+    to_read_back = bool(match.step and match.step.startswith(READ_BACK_STEP))
+    if to_read_back and _answer_to_read_back(act, survey, member_id, reading, pending, report, settle):
+        return
+    if reading.route == Route.READ_BACK and reading.answers:
+        _read_back(act, survey, member_id, match.step, dict(reading.answers), reading.confirm, dict(reading.unsure),
+                   report, settle)
+        return
+    if pending is not None and reading.answers:
+        read_back_store.move(s, pending.id, ReadBackState.SUPERSEDED, act.now)
+        act.notes.append(f"replaces the reading that waited for confirmation (read-back {pending.id})")
+    _record(act, survey, member_id, dict(reading.answers), dict(reading.unsure), "reply", match.step, reading,
+            report, settle)
+
+
+def _record(act: _Answering, survey: Survey, member_id: int, answers: dict[str, AnswerValue],
+            unsure: dict[str, str], source: str, after_step: str | None, reading: Reading, report: InboundReport,
+            settle: Any) -> None:
+    """Record `answers`; tell the resident what was recorded, what is missing, and what could not be read.
+
+    Questions answered in a way that could not be read are asked again in the receipt: the resident
+    is asked instead of a person, unless the receipt cannot go (loop safety), or nothing was read.
+    """
+    s = act.s
     if answers:
-        response_store.record(s, survey, member_id, answers, source="reply", after_step=match.step,
-                              now=act.now)
+        response_store.record(s, survey, member_id, answers, source=source, after_step=after_step, now=act.now)
         report.answered += 1
     step = f"receipt-{act.inbound_id}"
+    asked = False
     if answers or unsure:
         current = response_store.answers_of(s, survey, member_id)
         missing = [q.id for q in survey.questions
                    if q.required and q.id not in current and q.id not in unsure]
-        act.answer(member_id, survey.id, step,
-                   {"kind": "receipt", "recorded": _jsonable(current), "missing": missing, "unsure": unsure})
+        asked = act.answer(member_id, survey.id, step, {"kind": "receipt", "recorded": _jsonable(current),
+                                                         "missing": missing, "unsure": unsure})
     else:
         act.answer(member_id, survey.id, step, {"kind": "not-understood"})
     recorded = f"recorded {', '.join(answers)}" if answers else None
-    if unsure:
-        why = "; ".join(f"{q}: {r}" for q, r in unsure.items())
-    elif not answers:
-        why = reading.needs_human or "no answer could be read"
-    else:
-        why = None
-    if why:
-        settle(InboundState.NEEDS_HUMAN, "; ".join(r for r in (why, recorded) if r))
+    if source != "reply" and recorded:
+        recorded += f" ({source})"
+    why_unsure = "; ".join(f"{q}: {r}" for q, r in unsure.items()) if unsure else None
+    if not answers:
+        settle(InboundState.NEEDS_HUMAN, why_unsure or reading.needs_human or "no answer could be read")
+    elif unsure and not asked:
+        settle(InboundState.NEEDS_HUMAN, "; ".join(r for r in (why_unsure, recorded) if r))
+    elif unsure:
+        settle(InboundState.DONE, f"{recorded}; could not read {', '.join(unsure)}: the receipt asks the resident "
+               f"({why_unsure})")
     else:
         settle(InboundState.DONE, recorded)
+
+
+def _read_back(act: _Answering, survey: Survey, member_id: int, after_step: str | None,
+               answers: dict[str, AnswerValue], confirm: tuple[str, ...], unsure: dict[str, str],
+               report: InboundReport, settle: Any, *, source: str = read_back_store.CONFIRMED_SOURCE) -> None:
+    """Keep the reading, record nothing, and ask the resident "Vi leste svaret ditt slik: … Stemmer det?"."""
+    s, now = act.s, act.now
+    summary = reading_summary(survey, answers, act.settings.panel.language)
+    if not act.may_answer(member_id):
+        # Nobody can be asked, so a person decides; the newest reading still replaces a waiting one.
+        read_back_store.supersede(s, survey.id, member_id, now)
+        settle(InboundState.NEEDS_HUMAN, f"read as {summary} (not sure of {', '.join(confirm)}), but no read-back "
+               "could be sent: nothing recorded")
+        return
+    read_back_id = read_back_store.add(s, survey, member_id, act.inbound_id, answers, confirm, unsure, now,
+                                       after_step=after_step, source=source)
+    member = s.get(Member, member_id)
+    lang = formats.language_of(member.language if member else None, act.settings.panel.language)
+    context = read_back_context(survey, answers, confirm, unsure, lang, act.settings.panel.timezone,
+                                read_back_url(act.settings, act.keys, member_id, read_back_id),
+                                correction=source == read_back_store.CORRECTED_SOURCE)
+    step = f"{READ_BACK_STEP}{act.inbound_id}"
+    act.answer(member_id, survey.id, step, {"kind": "read-back", "context": context})
+    outbox_id = s.scalar(select(Outbox.id).where(Outbox.campaign_id == survey.id, Outbox.step == step,
+                                                 Outbox.member_id == member_id))
+    read_back_store.set_outbox(s, read_back_id, outbox_id)
+    report.read_backs += 1
+    settle(InboundState.DONE, f"read back to the resident (read-back {read_back_id}): {summary}; not sure of "
+           f"{', '.join(confirm)}; nothing recorded until confirmed")
+
+
+def _answer_to_read_back(act: _Answering, survey: Survey, member_id: int, reading: Reading, pending: Pending | None,
+                         report: InboundReport, settle: Any) -> bool:
+    """A reply to a read-back email: yes (record as read), no (a person reads it), or corrections.
+
+    Corrections replace the waiting answers for the questions they answer; the rest stands. False
+    when the reply is to be handled as any other reply (no reading waits and it is not a plain yes/no).
+    """
+    s, now = act.s, act.now
+    verdict = read_back_verdict(reading.text)
+    if pending is None:
+        if verdict == "yes":
+            settle(InboundState.DONE, "said yes to a read-back that no longer waits (already recorded or replaced)")
+            return True
+        if verdict == "no":
+            settle(InboundState.NEEDS_HUMAN, "says a read-back is wrong, but it no longer waits: check the answers")
+            return True
+        return False
+    if verdict == "yes":
+        if not read_back_store.move(s, pending.id, ReadBackState.CONFIRMED, now):
+            settle(InboundState.DONE, "said yes to a read-back already confirmed")
+            return True
+        act.notes.append(f"confirmed read-back {pending.id} by reply")
+        _record(act, survey, member_id, pending.answers, pending.unsure, pending.source, pending.after_step, reading,
+                report, settle)
+        return True
+    if verdict == "no":
+        read_back_store.move(s, pending.id, ReadBackState.REJECTED, now)
+        summary = reading_summary(survey, pending.answers, act.settings.panel.language)
+        settle(InboundState.NEEDS_HUMAN, f"says the read-back is wrong (read as {summary}) and wrote no correction: "
+               f"nothing recorded; see message {pending.inbound_id}")
+        return True
+    if not reading.answers:
+        settle(InboundState.NEEDS_HUMAN, f"a reply to the read-back that could not be read "
+               f"({reading.needs_human or 'no answer'}); read-back {pending.id} still waits for confirmation")
+        act.answer(member_id, survey.id, f"receipt-{act.inbound_id}", {"kind": "not-understood"})
+        return True
+    if not read_back_store.move(s, pending.id, ReadBackState.CORRECTED, now):
+        return False
+    merged = {**pending.answers, **reading.answers}
+    unsure = {q: r for q, r in {**pending.unsure, **reading.unsure}.items() if q not in reading.answers}
+    act.notes.append(f"corrects read-back {pending.id} ({', '.join(reading.answers)})")
+    if reading.route == Route.READ_BACK:
+        # The correction itself was not read with confidence: read the corrected reading back once more.
+        _read_back(act, survey, member_id, pending.after_step, merged, reading.confirm, unsure, report, settle,
+                   source=read_back_store.CORRECTED_SOURCE)
+        return True
+    _record(act, survey, member_id, merged, unsure, read_back_store.CORRECTED_SOURCE, pending.after_step, reading,
+            report, settle)
+    return True
+
+
+# ---------------------------------------------------------------- read-backs
+
+
+def read_back_url(settings: Settings, keys: Keys, member_id: int, read_back_id: int) -> str:
+    """The signed one-click "Ja, det stemmer" link (GET shows the reading, POST records it)."""
+    token = keys.link_token(READ_BACK_LINK, {"m": member_id, "r": read_back_id})
+    return f"{links.base_url(settings.panel)}/stemmer/{token}"
+
+
+_QUOTES = {"nb": ("«", "»"), "nn": ("«", "»"), "en": ("“", "”")}
+SHORT_TEXT = 24  # characters of a free-text answer in the one-line summary
+
+
+def answer_words(q: Question, value: AnswerValue, lang: str, *, short: bool = False) -> str:
+    """An answer as the resident would say it: option texts (not letters), a scale value, quoted text."""
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    if q.type == QuestionType.TEXT:
+        words = " ".join(str(value).split())
+        if short and len(words) > SHORT_TEXT:
+            cut = words[:SHORT_TEXT].rsplit(" ", 1)[0] if " " in words[:SHORT_TEXT] else words[:SHORT_TEXT]
+            words = cut.rstrip(",.;:") + " …"
+        left, right = _QUOTES.get(lang, _QUOTES["nb"])
+        return f"{left}{words}{right}"
+    return str(value)
+
+
+def reading_summary(survey: Survey, answers: dict[str, AnswerValue], lang: str) -> str:
+    """ "1 Ja · 2 Møbler, Bøker · 3 2 · 4 «Sandvika …»": the reading on one line, in question order."""
+    return " · ".join(f"{q.number} {answer_words(q, answers[q.id], lang, short=True)}"
+                      for q in survey.questions if q.id in answers)
+
+
+def read_back_context(survey: Survey, answers: dict[str, AnswerValue], confirm: tuple[str, ...],
+                      unsure: dict[str, str], lang: str, zone: str, confirm_url: str, *,
+                      correction: bool = False) -> dict[str, Any]:
+    """What the `notice-read-back` templates print (JSON: it is kept in the outbox payload)."""
+    read = [q for q in survey.questions if q.id in answers]
+    unreadable = [q for q in survey.questions if q.id in unsure and q.id not in answers]
+    to_check = [q for q in survey.questions if q.id in confirm] or read
+    return {
+        "title": survey.title,
+        "summary": reading_summary(survey, answers, lang),
+        "reading_lines": [f"{q.number}. {q.text} — {answer_words(q, answers[q.id], lang)}" for q in read],
+        "unreadable_lines": [f"{q.number}. {q.text}" for q in unreadable],
+        "confirm_url": confirm_url,
+        "example": formats.example_answer(to_check, lang),
+        "closes": formats.datetime_text(survey.closes, lang, zone),
+        "correction": correction,
+    }
+
+
+_CLOSING = re.compile(r"\b(?:hilsen|helsing|mvh|vh|regards|cheers|sendt fra|sent from)\b.*$")
+_THANKS = re.compile(r"(?:\s*(?:og\s+)?(?:tusen\s+takk|takk|thanks|thank\s+you))+$")
+_YES = re.compile(
+    r"(?:ja|jo|jepp|japp|yes|yep|yeah|ok|okay|okei)?\s*(?:"
+    r"(?:det|dette|that|that\s+is|that's|it|it's|it\s+is)?\s*(?:er\s+)?(?:helt\s+|heilt\s+|all\s+)?"
+    r"(?:stemmer(?:\s+bra)?|riktig|rett|korrekt|correct|right|bekreftet|bekrefter|stadfestar|confirmed)"
+    r"|i\s+confirm|jeg\s+bekrefter|eg\s+stadfestar)?")
+_NO = re.compile(
+    r"(?:nei|no|nope)?\s*(?:"
+    r"(?:det|dette|that|that\s+is|that's|it|it's|it\s+is)?\s*(?:er\s+)?"
+    r"(?:stemmer\s+ikke|stemmer\s+ikkje|ikke\s+riktig|ikkje\s+riktig|ikke\s+rett|ikkje\s+rett|feil|"
+    r"not\s+right|not\s+correct|wrong|incorrect))?")
+
+
+def read_back_verdict(text: str) -> str | None:
+    """ "yes" for a plain "Ja, det stemmer" / "Riktig" / "Yes, that's right", "no" for a plain "Nei, det
+    stemmer ikke" / "Feil", None for anything else (corrections, answers, questions).
+
+    Only the first line counts; what follows may be a greeting and a name, nothing more.
+    """
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if not lines or len(lines) > 4:
+        return None
+    greeted = False
+    for line in lines[1:]:
+        low = line.lower().strip(" .!,")
+        if _CLOSING.search(low) or _THANKS.fullmatch(" " + low):
+            greeted = True
+        elif not (greeted and len(line) <= 40 and not any(c.isdigit() for c in line)):
+            return None  # more than a greeting and the name under it: an answer or a correction
+    first = _CLOSING.sub("", lines[0].lower())
+    first = " ".join(re.sub(r"[^\w'’ ]+", " ", first).replace("’", "'").split())
+    first = _THANKS.sub("", first).strip()
+    if not first:
+        return None
+    if _NO.fullmatch(first):
+        return "no"
+    if _YES.fullmatch(first):
+        return "yes"
+    return None
+
+
+def settle_read_backs(settings: Settings, store: Store, campaigns: dict[str, Campaign], now: datetime,
+                      report: InboundReport | None = None) -> int:
+    """Readings still waiting when their survey has closed: as `[replies] unconfirmed_at_close` says.
+
+    "human" (default): the reply goes to the human queue with the reading; "record": recorded as
+    read (source "read-back-unconfirmed"); "drop": nothing recorded, the reply keeps a note. Runs
+    before each round of replies, so before the close step's results are counted.
+    """
+    policy = settings.config.replies.unconfirmed_at_close
+    with store.transaction() as s:
+        read_back_store.forget_erased(s, now)
+        campaign_ids = read_back_store.waiting_campaigns(s)
+    settled = 0
+    for campaign_id in campaign_ids:
+        survey = campaigns.get(campaign_id)
+        if not isinstance(survey, Survey) or now < survey.closes:
+            continue
+        while True:
+            with store.transaction() as s:
+                batch = read_back_store.waiting_in(s, campaign_id)
+                for pending in batch:
+                    n = _settle_at_close(s, settings, survey, pending, policy, now)
+                    settled += n
+                    if report is not None and policy == "human":
+                        report.needs_human += n
+            if len(batch) < 500:
+                break
+    return settled
+
+
+def _settle_at_close(s: Session, settings: Settings, survey: Survey, pending: Pending, policy: str,
+                     now: datetime) -> int:
+    answers = read_back_store.answers_from_json(survey, read_back_store.jsonable(pending.answers))
+    summary = reading_summary(survey, answers, settings.panel.language)
+    why = f"the survey closed before read-back {pending.id} was answered"
+    if policy == "record":
+        if not read_back_store.move(s, pending.id, ReadBackState.RECORDED_AT_CLOSE, now):
+            return 0
+        if pending.member_id is not None and answers:
+            response_store.record(s, survey, pending.member_id, answers, source=read_back_store.UNCONFIRMED_SOURCE,
+                                  after_step=pending.after_step, now=now)
+        read_back_store.note_on_message(s, pending.inbound_id, f"{why}: recorded as read ({summary})")
+    elif policy == "drop":
+        if not read_back_store.move(s, pending.id, ReadBackState.DROPPED_AT_CLOSE, now):
+            return 0
+        read_back_store.note_on_message(s, pending.inbound_id, f"{why}: dropped, nothing recorded ({summary})")
+    else:
+        if not read_back_store.move(s, pending.id, ReadBackState.TO_HUMAN, now):
+            return 0
+        read_back_store.note_on_message(s, pending.inbound_id, f"{why}: read as {summary}; nothing recorded "
+                                        "(record it with `mailbot inbox resolve`)", to_human=True)
+    return 1
 
 
 def _jsonable(answers: dict[str, Any]) -> dict[str, Any]:

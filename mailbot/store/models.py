@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -161,7 +162,8 @@ class Response(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(100))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    source: Mapped[str] = mapped_column(String(10))  # reply, click, staff
+    # reply, click, staff, read-back-confirmed, read-back-corrected, read-back-unconfirmed (0008: 30 wide)
+    source: Mapped[str] = mapped_column(String(30))
     after_step: Mapped[str | None] = mapped_column(String(60))  # invitation, reminder-1, …
     first_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
@@ -222,3 +224,36 @@ class RespondentCount(Base):
     campaign_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     question_id: Mapped[str] = mapped_column(String(60), primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReadBack(Base):
+    """A reply read with less than full confidence, read back to the resident before anything is recorded.
+
+    One row per reading; `status` moves only from "waiting" (`mailbot.store.read_backs.ReadBackState`).
+    The answers are kept here, not in `responses`, until the resident confirms or corrects them, a newer
+    reply replaces them, or the survey closes (`[replies] unconfirmed_at_close`).
+    """
+
+    __tablename__ = "read_backs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(100))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    inbound_id: Mapped[int] = mapped_column(BigId)  # the reply that was read
+    outbox_id: Mapped[int | None] = mapped_column(BigId)  # the read-back email, once queued
+    after_step: Mapped[str | None] = mapped_column(String(60))  # what the reply answered (invitation, …)
+    source: Mapped[str] = mapped_column(String(30))  # what a confirmation records: read-back-confirmed/-corrected
+    answers: Mapped[str] = mapped_column(Text)  # JSON: question id -> value (a list for multi)
+    confirm: Mapped[str] = mapped_column(Text)  # JSON: the question ids read with less than full confidence
+    unsure: Mapped[str] = mapped_column(Text)  # JSON: question id -> why it could not be read
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+    created_at: Mapped[datetime] = mapped_column()
+    settled_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_read_backs_campaign_status", "campaign_id", "status"),
+        Index("ix_read_backs_member", "member_id"),  # erasure forgets a member's readings
+        # At most one reading waits per member and survey: a newer reply replaces it (0008).
+        Index("uq_read_backs_waiting", "campaign_id", "member_id", unique=True,
+              postgresql_where=sql_text("status = 'waiting'"), sqlite_where=sql_text("status = 'waiting'")),
+    )

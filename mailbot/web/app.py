@@ -1,5 +1,5 @@
-"""The web edge: one-click answers, the survey form, leaving, joining, profile, export, erasure and
-the public results report of a closed survey (`/resultater/CAMPAIGN`).
+"""The web edge: one-click answers, the survey form, confirming a read-back (`/stemmer/TOKEN`), leaving,
+joining, profile, export, erasure and the public results report of a closed survey (`/resultater/CAMPAIGN`).
 
 Thin by design: each handler reads a signed token, opens one transaction and
 calls the core (`mailbot.store.responses.record`, `mailbot.membership`).
@@ -37,9 +37,12 @@ from mailbot import links, membership
 from mailbot.campaigns import AnswerValue, Campaign, Question, QuestionType, ResultsPolicy, Survey
 from mailbot.config import Settings
 from mailbot.people import MemberStatus
+from mailbot.replies import READ_BACK_LINK, answer_words
 from mailbot.store import Store, utcnow
+from mailbot.store import read_backs as read_back_store
 from mailbot.store import responses as response_store
 from mailbot.store.models import Member
+from mailbot.store.read_backs import Pending, ReadBackState
 from mailbot.tokens import BadToken, ExpiredToken, Keys
 from mailbot.web.guard import Guard, RateLimit, check_guard, form_guard
 from mailbot.web.pages import Pages
@@ -249,6 +252,88 @@ class Web:
         remaining = [x for x in a.survey.questions if x.id not in current]
         return self.page("answered.html", a.lang, **self.survey_view(
             a, current, question=None, chosen=None, remaining=remaining))
+
+    # ------------------------------------------------------------ read-backs ("Ja, det stemmer")
+
+    def read_back_of(self, s: Session, token: str) -> tuple[Pending, Survey, Member]:
+        """The reading a read-back link names, its survey and its member; a page saying why not otherwise."""
+        lang: str = self.settings.panel.language
+        data = self.read(READ_BACK_LINK, token, lang)
+        m = self.member_of(s, data, lang)
+        read_back_id = data.get("r")
+        if not isinstance(read_back_id, int):
+            raise self.bad_link(m.language)
+        found = read_back_store.get(s, read_back_id)
+        if found is None or found.member_id != m.id:
+            raise self.bad_link(m.language)
+        survey = self.campaigns.get(found.campaign_id)
+        if not isinstance(survey, Survey):
+            raise Bad(self.page("gone.html", m.language, 410, what="survey"))
+        pending = read_back_store.get(s, read_back_id, survey)
+        assert pending is not None
+        return pending, survey, m
+
+    def read_back_view(self, token: str, pending: Pending, survey: Survey, m: Member, now: datetime,
+                       state: str) -> dict[str, Any]:
+        lang = m.language
+        lines = [(q.number, q.text, answer_words(q, pending.answers[q.id], lang)) for q in survey.questions
+                 if q.id in pending.answers]
+        unreadable = [(q.number, q.text) for q in survey.questions
+                      if q.id in pending.unsure and q.id not in pending.answers]
+        open_now = survey.opens <= now < survey.closes
+        form_url = f"/svar/{self.keys.link_token(links.ANSWER, {'m': m.id, 'c': survey.id})}" if open_now else None
+        return {"state": state, "survey": survey, "token": token, "lines": lines, "unreadable": unreadable,
+                "guard": form_guard(self.keys, "read-back", token), "form_url": form_url}
+
+    def read_back_state(self, pending: Pending, survey: Survey, m: Member, now: datetime) -> str:
+        """What the link shows: the question ("ask"), or how the reading has ended."""
+        if pending.status in (ReadBackState.CONFIRMED, ReadBackState.CORRECTED, ReadBackState.RECORDED_AT_CLOSE):
+            return "recorded"
+        if pending.status == ReadBackState.SUPERSEDED:
+            return "replaced"
+        if pending.status == ReadBackState.REJECTED:
+            return "rejected"
+        if pending.status == ReadBackState.ERASED:
+            raise Bad(self.page("gone.html", m.language, 410))
+        if now >= survey.closes + GRACE:
+            raise self.expired(m.language, "answer", survey=survey)
+        if now >= survey.closes or pending.status != ReadBackState.WAITING:
+            raise Bad(self.page("closed.html", m.language, 410, survey=survey))
+        return "ask"
+
+    def read_back_get(self, token: str) -> Response:
+        now = self.clock()
+        with self.tx() as s:
+            pending, survey, m = self.read_back_of(s, token)
+            state = self.read_back_state(pending, survey, m, now)
+            return self.page("read-back.html", m.language, **self.read_back_view(token, pending, survey, m, now,
+                                                                                  state))
+
+    def read_back_post(self, token: str, form: FormData) -> Response:
+        """Record the reading as read, once: a second press (or a reply that confirmed it) changes nothing."""
+        now = self.clock()
+        for attempt in range(3):
+            try:
+                with self.tx() as s:
+                    pending, survey, m = self.read_back_of(s, token)
+                    if not check_guard(self.keys, "read-back", token, _one(form, "guard")):
+                        raise Bad(self.page("forbidden.html", m.language, 403))
+                    state = self.read_back_state(pending, survey, m, now)
+                    if state == "ask" and read_back_store.move(s, pending.id, ReadBackState.CONFIRMED, now):
+                        response_store.record(s, survey, m.id, pending.answers, source=pending.source,
+                                              after_step=pending.after_step, now=now)
+                        read_back_store.note_on_message(s, pending.inbound_id,
+                                                        f"read-back {pending.id} confirmed by the resident (link)")
+                        state = "done"
+                    elif state == "ask":
+                        state = "recorded"
+                    return self.page("read-back.html", m.language, **self.read_back_view(
+                        token, pending, survey, m, now, state))
+            except IntegrityError:
+                # Two first answers at once (PostgreSQL): the retry sees the other's response row.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------ leaving and pausing
 
@@ -637,6 +722,8 @@ def create_app(settings: Settings, store: Store, keys: Keys, campaigns: Mapping[
         Route("/svar/{token}", sync(web.form_post), methods=["POST"]),
         Route("/svar/{token}/{qid}/{value:path}", sync(web.one_click_get), methods=["GET"]),
         Route("/svar/{token}/{qid}/{value:path}", sync(web.one_click_post), methods=["POST"]),
+        Route("/stemmer/{token}", sync(web.read_back_get), methods=["GET"]),
+        Route("/stemmer/{token}", sync(web.read_back_post), methods=["POST"]),
         Route("/avmeld/{token}", sync(web.unsubscribe_get), methods=["GET"]),
         Route("/avmeld/{token}", sync(web.unsubscribe_post), methods=["POST"]),
         Route("/bli-med", sync(web.join_get), methods=["GET"]),
