@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mailbot.reading import quote_headers as qh
 from mailbot.reading.vocabulary import lowered
 
 # Bounds that keep every scan linear and cheap: nobody types answers past these.
@@ -31,67 +32,83 @@ _QUOTE_PREFIX = re.compile(r"^[ \t]*>")  # as a pattern for readers; `_is_quoted
 # The patterns below that name words are written in lower case and matched against `lowered`
 # lines (see mailbot.reading.vocabulary.lowered): the same matches as re.I, at a fraction of
 # the cost on every line of every reply. _OPENER_INSIDE and _DASHED_NAME are case-sensitive.
+# The words themselves come from the table in mailbot.reading.quote_headers.
 LOWERED_PATTERNS = (
-    "_ATTRIBUTION", "_ATTRIBUTION_EVIDENCE", "_WRAPPED_START", "_ORIGINAL_SEPARATOR", "_HEADER_FROM",
-    "_HEADER_OTHER", "_FORWARDED", "_DEVICE_SIGNATURE", "_SIGN_OFF", "_DISCLAIMER",
+    "_ATTRIBUTION", "_ATTRIBUTION_EVIDENCE", "_STRONG_EVIDENCE", "_WRAPPED_START", "_OPENS_WITH_WORD",
+    "_HEADER_START", "_INLINE_FIELD",
+    "_DEVICE_SIGNATURE", "_SIGN_OFF", "_DISCLAIMER",
 )
 
+
+def _alternatives(words: list[str]) -> str:
+    """A regex alternation of table words: "…" is a few words of anything, spaces may be several.
+
+    Words of scripts written without spaces (Chinese, Japanese, Korean) are matched anywhere;
+    the others only as whole words, so "sent" is not found in "sentrum".
+    """
+    bounded: list[str] = []
+    unbounded: list[str] = []
+    for word in words:
+        pattern = r"\s+".join(
+            r"[^\n]{0,40}?".join(re.escape(part) for part in piece.split("…")) for piece in word.split(" ")
+        )
+        (unbounded if _spaceless(word) else bounded).append(pattern)
+    parts = []
+    if bounded:
+        parts.append(r"(?<!\w)(?:" + "|".join(bounded) + r")(?!\w)")
+    if unbounded:
+        parts.append("|".join(unbounded))
+    return "(?:" + "|".join(parts) + ")"
+
+
+def _spaceless(word: str) -> bool:
+    return any("\u1100" <= c <= "\u11ff" or "\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" for c in word)
+
+
 # "On … wrote:", "Den … skrev …:", "tor. 1. des. 2022 kl. 09:00 skrev …:", "Am … schrieb …:",
-# "Le … a écrit :", "El … escribió:", "W dniu … napisał:", "Op … schreef …:", "… đã viết:".
+# "Le … a écrit :", "El … escribió:", "W dniu … napisał:", "… пише:", "…写道：", "---- Kari wrote ----".
 _ATTRIBUTION = re.compile(
-    r"\b(wrote|skrev|skreiv|schrieb|a\s+écrit|escribió|scrisse|schreef|napisał|kirjoitti|написал[аи]?"
-    r"|đã\s+viết|sent|geschreven|ha\s+scritto)\b[^\n]{0,200}?(:|-{3,})\s*$"
-    r"|\b(wrote|skrev|schrieb|sent)\s*$",
+    _alternatives(qh.WROTE_VERBS) + r"[^\n]{0,200}?(:|：|-{3,})\s*$|(?<!\w)(wrote|skrev|schrieb|sent)\s*$"
 )
-# An attribution names a date or an address; plain prose ending in "skrev:" does not.
-_ATTRIBUTION_EVIDENCE = re.compile(
-    r"\d|@|<|\bon\b|\bden\b|\bam\b|\ble\b|\bel\b|\bop\b|\bpå\b|^\s*-{2,}"
-)
-# A header wrapped over lines starts like one: an opener word or a date, not a sentence.
-_WRAPPED_START = re.compile(
-    r"^\s*(on|den|am|le|el|op|på|w\s+dniu|vào|\d|(mon|tue|wed|thu|fri|sat|sun|man|tir|tor|fre|lør|søn|ons)\w*\.?,?\s)",
+_LATIN_OPENERS = [w for w in qh.OPENERS if not _spaceless(w)]
+# An attribution names a date or an address, or is drawn between dashes ("---- Kari wrote ----");
+# prose ending in "skrev:" or "On reflection I wrote:" does not. Every client writes a date.
+_ATTRIBUTION_EVIDENCE = re.compile(r"\d|@|<|^\s*-{2,}")
+# Text joined from several lines needs more: a time, a year or an address ("1 A\nsom jeg skrev:" is prose).
+_STRONG_EVIDENCE = re.compile(r"@|<|\d{1,2}[:.]\d\d|(?<!\d)(19|20)\d\d(?!\d)|\d年")
+# A header wrapped over lines starts like one: an opener word or a date, not a sentence; or it
+# names an address ("Kari Nordmann <kari@example.no> schrieb am" / "Do., 1. Dez. 2022:").
+_WRAPPED_START = re.compile(r"^\s*" + _alternatives(qh.OPENERS) + r"|^[^\n]{0,25}\d|[@<]")
+_OPENS_WITH_WORD = re.compile(r"^\s*" + _alternatives(qh.OPENERS))
+# A line that opens a header by itself: an opener word, or a date or time before any address.
+_HEADER_START = re.compile(
+    r"^\s*" + _alternatives(qh.OPENERS) + r"|^[^@<\n]{0,30}?(\d{1,2}[:.]\d\d|(?<!\d)(19|20)\d\d(?!\d))"
 )
 # "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:": text and header on one line.
-_OPENER_INSIDE = re.compile(r"(?:\s|-{2,}\s*)(On|Den|Am|Le|El|Op|På)\s+[^\n]{0,40}?\d")
+_OPENER_INSIDE = re.compile(
+    r"(?:\s|-{2,}\s*)(" + "|".join(re.escape(w.capitalize()) for w in _LATIN_OPENERS) + r")\s+[^\n]{0,40}?\d"
+)
 # "2014-10-17 11:28 GMT+03:00 Postmaster <postmaster@…>:" and other dated lines naming a sender.
-_DATED_SENDER = re.compile(r"^[^\n]{0,60}\d[^\n]{0,160}?<?[\w.+-]{1,64}@[\w.-]{1,100}>?\s*:\s*$")
+_DATED_SENDER = re.compile(r"^[^\n]{0,60}\d[^\n]{0,160}?<?[\w.+-]{1,64}@[\w.-]{1,100}>?\)?\s*[:：]\s*$")
 # "2011/4/7 Nathan <support@example.com>" with no colon (Gmail in East Asian locales): an
 # attribution only when a "> " quote follows it.
 _DATED_ADDRESS = re.compile(r"^\s*\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\b[^\n]{0,160}<[\w.+-]{1,64}@[\w.-]{1,100}>\s*$")
 
-# Lines that open an unprefixed original.
-_ORIGINAL_SEPARATOR = re.compile(
-    r"^\s*[-_=*]{2,}\s*(original\s+message|opprinnelig\s+melding|originalmeddelelse|oprindelig\s+meddelelse"
-    r"|ursprüngliche\s+nachricht|ursprungligt\s+meddelande|ursprungligt\s+meddelande|oorspronkelijk\s+bericht"
-    r"|message\s+d'origine|mensaje\s+original|messaggio\s+originale|alkuperäinen\s+viesti"
-    r"|reply\s+message|original\s+melding|antwort\s+nachricht)\s*[-_=*]*\s*$",
+# "From: Kari Sent: Monday To: Ola Subject: Svar", an Outlook block run into one line. Only
+# names of three letters or more: "a:" and "an:" are too common inside a sentence.
+_INLINE_FIELD = re.compile(
+    r"\s\*?(" + "|".join(re.escape(n) for n in sorted(qh.FIELDS, key=len, reverse=True) if len(n) >= 3)
+    + r")\*?\s*[:：]"
 )
-_UNDERSCORE_RULE = re.compile(r"^\s*_{8,}\s*$")
-_HEADER_FROM = re.compile(
-    r"^\s*\*?\s*(from|fra|frå|von|de|från|van|od|от|da|lähettäjä|kimden|feladó)\s*\*?\s*:"
-)
-_HEADER_OTHER = re.compile(
-    r"^\s*\*?\s*(sent|sendt|date|dato|datum|gesendet|skickat|envoyé\s|отправлено|envoyé|enviado|inviato|verzonden"
-    r"|wysłano|to|til|an|till|à|para|aan|do|subject|emne|betreff|ämne|objet|asunto|oggetto|onderwerp"
-    r"|temat|cc|kopi|kopie|кому|тема|дата)\s*\*?\s*:",
-)
-_FORWARDED = re.compile(r"^\s*[-_=*]{2,}\s*(forwarded\s+message|videresendt\s+melding|vidaresendt)")
+# A rule line some clients draw above the header block ("________________", "-----------").
+_RULE = frozenset("-_=")
+_DELIMITER_DECORATION = " \t-_=*~#–—[]"
 
 # Device and app lines, in the languages residents' phones speak.
-_DEVICE_SIGNATURE = re.compile(
-    r"^\s*(sendt\s+fra\s+min|sendt\s+fra\s+(outlook|e-post|mail|yahoo|samsung)|sent\s+from\s+my"
-    r"|sent\s+from\s+(outlook|mail\s+for|yahoo|samsung|mailbox|my\s)|sent\s+with\s+|skickat\s+från|sendt\s+frå"
-    r"|von\s+meinem\s+\S+\s+gesendet|gesendet\s+von|hent(et)?\s+outlook\s+for|get\s+outlook\s+for"
-    r"|hentet\s+fra\s+outlook|envoyé\s+de\s+mon|enviado\s+desde)",
-)
-# Sign-offs that start a signature. English "Thanks,"/"Regards," are kept: in English
-# mail they are as often the message itself.
-_SIGN_OFF = re.compile(
-    r"^\s*(med\s+vennlig\s+hilsen|vennlig\s+hilsen|vennleg\s+helsing|med\s+venleg\s+helsing|venlig\s+hilsen"
-    r"|med\s+venlig\s+hilsen|beste\s+hilsen|hilsen|helsing|helsinga|mvh|m\.v\.h\.|vh|hilsn|klem"
-    r"|med\s+vänliga\s+hälsningar|vänliga\s+hälsningar|hälsningar|mvh\.|best\s+regards|kind\s+regards"
-    r"|mit\s+freundlichen\s+grüßen|viele\s+grüße|liebe\s+grüße)\b[\s,.!]*\S{0,40}\s*$",
-)
+_DEVICE_SIGNATURE = re.compile(r"^\s*" + _alternatives(qh.MOBILE_PHRASES))
+# Sign-offs that start a signature when a short tail follows them. English "Thanks," is kept:
+# in English mail it is as often the message itself.
+_SIGN_OFF = re.compile(r"^\s*" + _alternatives(qh.SIGN_OFFS) + r"[\s,.!]*\S{0,40}\s*$")
 _SIGNATURE_DELIMITER = re.compile(r"^(-- ?|--|—|-{3,}|_{3,})$")
 # "-Lev.", "- roman": a dashed name as the very last line (not one item of a dashed list).
 _DASHED_NAME = re.compile(r"^\s*-{1,3}\s?[A-ZÆØÅa-zæøå][\w.]{0,20}(\s[A-ZÆØÅ][\w.]{0,20})?\s*$")
@@ -149,8 +166,13 @@ def extract_new_text(body: str) -> NewText:
         if quoted_run and not line.strip():
             i += 1  # blank lines closing a quote belong to it
             continue
-        if _FORWARDED.match(low_head):
-            forwarded = True
+        if not forwarded and _delimiter(low_head) == "forwarded":
+            if any(t.strip() for t in typed):
+                # Typed above a forward (a son answering for his mother): that is the reply,
+                # the forwarded message is the original, read only for answers typed into it.
+                original = lines[i + 1 :]
+                break
+            forwarded = True  # a bare forward: the forwarded message is what was sent to us
         header_len = 0 if forwarded else _original_header_at(lines, low, i)
         if header_len:
             before = _text_before_header(head, low_head)
@@ -216,49 +238,160 @@ def _unquote(line: str) -> str:
 def _original_header_at(lines: list[str], low: list[str], i: int) -> int:
     """How many lines the quote header starting at line i spans (0 if none); `low` is `lines` lowered."""
     head = low[i][:MAX_SCAN_CHARS]
-    if not head.strip() or _FORWARDED.match(head):
+    if not head.strip():
         return 0
-    if _ORIGINAL_SEPARATOR.match(head):
+    kind = _delimiter(head)
+    if kind == "original":
         return 1
-    if _UNDERSCORE_RULE.match(head):
-        nxt = _next_nonblank(lines, i + 1)
-        return 1 if nxt is not None and _HEADER_FROM.match(low[nxt][:MAX_SCAN_CHARS]) else 0
-    if _HEADER_FROM.match(head) or _HEADER_OTHER.match(head):
-        # A "From:" block: at least two header-like lines among the next few.
-        count = 0
-        for j in range(i, min(i + 6, len(lines))):
-            candidate = low[j][:MAX_SCAN_CHARS]
-            if _HEADER_FROM.match(candidate) or _HEADER_OTHER.match(candidate):
-                count += 1
-            elif candidate.strip() and count < 2 and not candidate.startswith((" ", "\t")):
-                break
-        if count >= 2:
-            return 1
+    if kind == "forwarded":
         return 0
+    if _is_rule(head):
+        # "________________________________" over Outlook's "From:" block.
+        nxt = _next_nonblank(lines, i + 1)
+        return 1 if nxt is not None and _field(low[nxt]) is not None else 0
+    if _field(head) is not None:
+        return _header_block(low, i)
     if _DATED_ADDRESS.match(head):
         k = _next_nonblank(lines, i + 1)
         if k is not None and _is_quoted(lines[k]):
             return 1
-    # An attribution may be wrapped over up to three lines by the client.
-    joined = ""
-    for span in range(1, 4):
-        if i + span > len(lines):
+    return _attribution(lines, low, i)
+
+
+def _delimiter(low_line: str) -> str | None:
+    """"original" or "forwarded" for a delimiter line ("-----Original Message-----",
+    "Begin forwarded message:", "-------- Videresendt melding --------"), else None."""
+    stripped = low_line.strip()
+    if len(stripped) > 120 or len(stripped) < 6:
+        return None
+    core = stripped.strip(_DELIMITER_DECORATION)
+    decorated = core != stripped
+    if core.endswith((":", "：")):
+        core = core[:-1].strip(_DELIMITER_DECORATION)
+        decorated = True
+    if not decorated:
+        return None  # the bare words "original message" in a sentence are no delimiter
+    return qh.DELIMITERS.get(" ".join(core.split()))
+
+
+def _is_rule(low_line: str) -> bool:
+    stripped = low_line.strip()
+    return len(stripped) >= 8 and set(stripped) <= _RULE
+
+
+def _field(low_line: str) -> tuple[dict[str, str], str] | None:
+    """The header field a line starts with ("From:", "*Von:*", "Från :", "发件人："), by table
+    lookup: its {language: role} and the value after the colon."""
+    head = low_line[:48]
+    colon = head.find(":")
+    wide = head.find("：")
+    if wide != -1 and (colon == -1 or wide < colon):
+        colon = wide
+    if colon < 1:
+        return None
+    name = head[:colon].strip(" \t*_")
+    if not name:
+        return None
+    roles = qh.FIELDS.get(name) or qh.FIELDS.get(" ".join(name.split()))
+    if roles is None:
+        return None
+    return roles, low_line[colon + 1 : MAX_SCAN_CHARS].strip(" \t*")
+
+
+def _header_block(low: list[str], i: int) -> int:
+    """The length of the header block at line i: 2+ field names of one language's table on
+    consecutive lines (a wrapped To: or Subject: value may sit between them), 0 if none."""
+    fields: list[dict[str, str]] = []
+    values: list[str] = []
+    end = i
+    wrapped = 0
+    j = i
+    while j < len(low) and j < i + 16:
+        found = _field(low[j][:MAX_SCAN_CHARS])
+        if found is not None:
+            fields.append(found[0])
+            values.append(found[1])
+            end, wrapped = j, 0
+        elif not low[j].strip():
+            # Some clients (and HTML turned into text) put a blank line between the fields.
+            if j + 1 < len(low) and _field(low[j + 1][:MAX_SCAN_CHARS]) is not None:
+                j += 1
+                continue
             break
-        part = low[i + span - 1][:MAX_SCAN_CHARS].strip()
-        if span > 1 and not part:
+        elif wrapped < 2:
+            wrapped += 1  # "Subject: Two\nline subject", an address list wrapped
+        else:
             break
-        joined = f"{joined} {part}".strip()
+        j += 1
+    if len(fields) == 1:
+        return 1 if _inline_block(fields[0], low[i]) else 0
+    if not _one_language_block(fields):
+        return 0
+    # Two lines of "Til: … / Fra: …" could be typed; a real block names an address or a date.
+    if len(fields) == 2 and not any("@" in v or "<" in v or any(c.isdigit() for c in v) for v in values):
+        return 0
+    return end - i + 1
+
+
+def _one_language_block(fields: list[dict[str, str]]) -> bool:
+    """Two or more roles, one of them From or Sent, named in one language's words."""
+    languages = {code for roles in fields for code in roles}
+    for code in languages:
+        named = {roles[code] for roles in fields if code in roles}
+        if len(named) >= 2 and named & {"from", "sent"}:
+            return True
+    return False
+
+
+def _inline_block(first: dict[str, str], low_line: str) -> bool:
+    """"From: Kari <k@x.no> Sent: 1 Dec 2022 To: Ola Subject: Svar" on one line."""
+    if "from" not in first.values():
+        return False
+    found = [qh.FIELDS[m.group(1)] for m in _INLINE_FIELD.finditer(low_line[:MAX_SCAN_CHARS])]
+    return len(found) >= 2 and _one_language_block([first, *found])
+
+
+def _attribution(lines: list[str], low: list[str], i: int) -> int:
+    """The length of an attribution line ("On … wrote:") at line i, which a client may have
+    wrapped over up to four lines, with blank lines or quote marks inside (Polymail)."""
+    first = low[i][:MAX_SCAN_CHARS]
+    if _is_attribution(first.strip()):
+        return 1
+    if not _WRAPPED_START.search(first):
+        return 0
+    # Blank lines inside only after "On <date> <name>" broken before its verb.
+    gaps = bool(_OPENS_WITH_WORD.match(first) and _STRONG_EVIDENCE.search(first))
+    parts = [first.strip()]
+    for j in range(i + 1, min(i + 6, len(lines))):
+        part = low[j][:MAX_SCAN_CHARS]
+        if not part.strip():
+            if gaps:
+                continue
+            break
+        if _is_quoted(part):
+            if not gaps:
+                break
+            part = _unquote(part)
+        parts.append(part.strip())
+        if any(_HEADER_START.match(parts[k]) and _is_attribution(" ".join(parts[k:])) for k in range(1, len(parts))):
+            return 0  # "4 Sandvika" / "Den 01.12.2022 09:00, skrev …:": the header starts below
+        joined = " ".join(parts)
         if len(joined) > 2 * MAX_SCAN_CHARS:
+            return 0
+        # Joined lines need a time, a year or an address: "1 A" / "som jeg skrev:" is prose.
+        if _is_attribution(joined) and _STRONG_EVIDENCE.search(joined):
+            return j - i + 1
+        if len(parts) == 4:
             break
-        if span == 2 and not _WRAPPED_START.match(low[i]):
-            break
-        attribution = bool(_ATTRIBUTION.search(joined) and _ATTRIBUTION_EVIDENCE.search(joined))
-        dated = "@" in joined and ":" in joined and bool(_DATED_SENDER.match(joined))  # both are in the pattern
-        found = (attribution or dated) and len(joined) < 300
-        # A wrapped header counts from its first line, not from a line that is one already.
-        if found and (span == 1 or not _ATTRIBUTION.search(low[i][:MAX_SCAN_CHARS])):
-            return span
     return 0
+
+
+def _is_attribution(text: str) -> bool:
+    if len(text) >= 300:
+        return False
+    if _ATTRIBUTION.search(text) and _ATTRIBUTION_EVIDENCE.search(text):
+        return True
+    return "@" in text and bool(_DATED_SENDER.match(text))  # "@" is in the pattern: a cheap test first
 
 
 def _text_before_header(line: str, low_line: str) -> str:
@@ -284,9 +417,10 @@ def _ends_in_signature(lines: list[str], low: list[str], i: int) -> bool:
     if not _DASHED_NAME.match(line):
         return False
     previous = next((p for p in reversed(lines[:i]) if p.strip()), "")
-    following = [n for n in lines[i + 1 : i + 4] if n.strip()]
-    # "- Møbler" after "- Ja" is a list of answers, not a signature.
-    return not previous.lstrip().startswith("-") and not following
+    following = [k for k in range(i + 1, min(i + 4, len(lines))) if lines[k].strip()]
+    # "- Møbler" after "- Ja" is a list of answers, not a signature. Only a phone's own
+    # line may follow the name ("-Lev." / "Sent from my HTC smartphone!").
+    return not previous.lstrip().startswith("-") and all(_DEVICE_SIGNATURE.match(low[k]) for k in following)
 
 
 def _short_tail(lines: list[str], low: list[str], j: int) -> bool:
