@@ -34,8 +34,8 @@ _QUOTE_PREFIX = re.compile(r"^[ \t]*>")  # as a pattern for readers; `_is_quoted
 # the cost on every line of every reply. _OPENER_INSIDE and _DASHED_NAME are case-sensitive.
 # The words themselves come from the table in mailbot.reading.quote_headers.
 LOWERED_PATTERNS = (
-    "_ATTRIBUTION", "_ATTRIBUTION_EVIDENCE", "_STRONG_EVIDENCE", "_WRAPPED_START", "_OPENS_WITH_WORD",
-    "_HEADER_START", "_INLINE_FIELD",
+    "_ATTRIBUTION", "_ATTRIBUTION_EVIDENCE", "_STRONG_EVIDENCE", "_OPENS_WITH_WORD",
+    "_DATE_OR_TIME", "_INLINE_FIELD",
     "_DEVICE_SIGNATURE", "_SIGN_OFF", "_DISCLAIMER",
 )
 
@@ -76,14 +76,10 @@ _LATIN_OPENERS = [w for w in qh.OPENERS if not _spaceless(w)]
 _ATTRIBUTION_EVIDENCE = re.compile(r"\d|@|<|^\s*-{2,}")
 # Text joined from several lines needs more: a time, a year or an address ("1 A\nsom jeg skrev:" is prose).
 _STRONG_EVIDENCE = re.compile(r"@|<|\d{1,2}[:.]\d\d|(?<!\d)(19|20)\d\d(?!\d)|\d年")
-# A header wrapped over lines starts like one: an opener word or a date, not a sentence; or it
-# names an address ("Kari Nordmann <kari@example.no> schrieb am" / "Do., 1. Dez. 2022:").
-_WRAPPED_START = re.compile(r"^\s*" + _alternatives(qh.OPENERS) + r"|^[^\n]{0,25}\d|[@<]")
+# A header wrapped over lines starts like one (see `_starts_as_header`): an opener word, or
+# a date or time before any address; not a sentence ("4 Sandvika").
 _OPENS_WITH_WORD = re.compile(r"^\s*" + _alternatives(qh.OPENERS))
-# A line that opens a header by itself: an opener word, or a date or time before any address.
-_HEADER_START = re.compile(
-    r"^\s*" + _alternatives(qh.OPENERS) + r"|^[^@<\n]{0,30}?(\d{1,2}[:.]\d\d|(?<!\d)(19|20)\d\d(?!\d))"
-)
+_DATE_OR_TIME = re.compile(r"\d{1,2}[:.]\d\d|(?<!\d)(19|20)\d\d(?!\d)")
 # "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:": text and header on one line.
 _OPENER_INSIDE = re.compile(
     r"(?:\s|-{2,}\s*)(" + "|".join(re.escape(w.capitalize()) for w in _LATIN_OPENERS) + r")\s+[^\n]{0,40}?\d"
@@ -104,8 +100,11 @@ _INLINE_FIELD = re.compile(
 _RULE = frozenset("-_=")
 _DELIMITER_DECORATION = " \t-_=*~#–—[]"
 
-# Device and app lines, in the languages residents' phones speak.
-_DEVICE_SIGNATURE = re.compile(r"^\s*" + _alternatives(qh.MOBILE_PHRASES))
+# Device and app lines, in the languages residents' phones speak. Phrases that start with the
+# device's name ("iPhoneから送信") are line endings: a pattern starting with "anything" would
+# be tried at every line's every character.
+_DEVICE_SIGNATURE = re.compile(r"^\s*" + _alternatives([p for p in qh.MOBILE_PHRASES if not p.startswith("…")]))
+_DEVICE_ENDINGS = tuple(p.lstrip("…") for p in qh.MOBILE_PHRASES if p.startswith("…"))
 # Sign-offs that start a signature when a short tail follows them. English "Thanks," is kept:
 # in English mail it is as often the message itself.
 _SIGN_OFF = re.compile(r"^\s*" + _alternatives(qh.SIGN_OFFS) + r"[\s,.!]*\S{0,40}\s*$")
@@ -188,7 +187,7 @@ def extract_new_text(body: str) -> NewText:
             original = lines[i + header_len :]
             break
         if (
-            _DEVICE_SIGNATURE.match(low_head)
+            _is_device_line(low_head)
             or _DISCLAIMER.match(low_head)
             or _ends_in_signature(lines, low, i)
             or _SIGN_OFF.match(low_head)
@@ -245,13 +244,13 @@ def _original_header_at(lines: list[str], low: list[str], i: int) -> int:
         return 1
     if kind == "forwarded":
         return 0
-    if _is_rule(head):
+    if head.lstrip()[:1] in _RULE and _is_rule(head):
         # "________________________________" over Outlook's "From:" block.
         nxt = _next_nonblank(lines, i + 1)
         return 1 if nxt is not None and _field(low[nxt]) is not None else 0
     if _field(head) is not None:
         return _header_block(low, i)
-    if _DATED_ADDRESS.match(head):
+    if head.endswith(">") and _DATED_ADDRESS.match(head):
         k = _next_nonblank(lines, i + 1)
         if k is not None and _is_quoted(lines[k]):
             return 1
@@ -264,6 +263,8 @@ def _delimiter(low_line: str) -> str | None:
     stripped = low_line.strip()
     if len(stripped) > 120 or len(stripped) < 6:
         return None
+    if stripped[0] not in _DELIMITER_DECORATION and not stripped.endswith((":", "：")):
+        return None  # the common case, answered without building the phrase
     core = stripped.strip(_DELIMITER_DECORATION)
     decorated = core != stripped
     if core.endswith((":", "：")):
@@ -357,12 +358,15 @@ def _attribution(lines: list[str], low: list[str], i: int) -> int:
     first = low[i][:MAX_SCAN_CHARS]
     if _is_attribution(first.strip()):
         return 1
-    if not _WRAPPED_START.search(first):
+    if not ("@" in first or "<" in first or _starts_as_header(first)):
         return 0
+    ahead = range(i + 1, min(i + 6, len(lines)))
+    if not any(low[j].endswith(_ATTRIBUTION_ENDINGS) for j in ahead):  # `low` lines are rstripped
+        return 0  # nothing below ends as a header does: spare the joins
     # Blank lines inside only after "On <date> <name>" broken before its verb.
     gaps = bool(_OPENS_WITH_WORD.match(first) and _STRONG_EVIDENCE.search(first))
     parts = [first.strip()]
-    for j in range(i + 1, min(i + 6, len(lines))):
+    for j in ahead:
         part = low[j][:MAX_SCAN_CHARS]
         if not part.strip():
             if gaps:
@@ -373,23 +377,52 @@ def _attribution(lines: list[str], low: list[str], i: int) -> int:
                 break
             part = _unquote(part)
         parts.append(part.strip())
-        if any(_HEADER_START.match(parts[k]) and _is_attribution(" ".join(parts[k:])) for k in range(1, len(parts))):
-            return 0  # "4 Sandvika" / "Den 01.12.2022 09:00, skrev …:": the header starts below
         joined = " ".join(parts)
-        if len(joined) > 2 * MAX_SCAN_CHARS:
-            return 0
         # Joined lines need a time, a year or an address: "1 A" / "som jeg skrev:" is prose.
-        if _is_attribution(joined) and _STRONG_EVIDENCE.search(joined):
+        if _ends_like_attribution(parts[-1]) and _is_attribution(joined) and _STRONG_EVIDENCE.search(joined):
+            # "4 Sandvika" / "Den 01.12.2022 09:00, skrev …:": the header starts below.
+            later = range(1, len(parts))
+            if any(_starts_as_header(parts[k]) and _is_attribution(" ".join(parts[k:])) for k in later):
+                return 0
             return j - i + 1
         if len(parts) == 4:
             break
     return 0
 
 
+# What every attribution ends in, "…:", "… wrote ----" or a bare verb (see _ATTRIBUTION).
+_ATTRIBUTION_ENDINGS = (":", "：", "--", "wrote", "skrev", "schrieb", "sent")
+
+
+def _is_device_line(low_line: str) -> bool:
+    """ "Sent from my iPhone", "Von meinem iPhone gesendet", "iPhoneから送信"."""
+    if _DEVICE_SIGNATURE.match(low_line):
+        return True
+    stripped = low_line.strip()
+    return len(stripped) <= 60 and stripped.endswith(_DEVICE_ENDINGS)
+
+
+def _starts_as_header(text: str) -> bool:
+    """An opener word, or a date or time in the first 30 characters before any address."""
+    if _OPENS_WITH_WORD.match(text):
+        return True
+    head = text[:34]
+    for mark in "@<":
+        if mark in head:
+            head = head[: head.index(mark)]
+    return bool(_DATE_OR_TIME.search(head))
+
+
+def _ends_like_attribution(text: str) -> bool:
+    """A cheap test that spares the long patterns nearly every line."""
+    return text.endswith(_ATTRIBUTION_ENDINGS)
+
+
 def _is_attribution(text: str) -> bool:
-    if len(text) >= 300:
+    if len(text) >= 300 or not _ends_like_attribution(text):
         return False
-    if _ATTRIBUTION.search(text) and _ATTRIBUTION_EVIDENCE.search(text):
+    tail = text[-260:]  # the verb stands at most 200 characters before the colon
+    if _ATTRIBUTION.search(tail) and _ATTRIBUTION_EVIDENCE.search(text):
         return True
     return "@" in text and bool(_DATED_SENDER.match(text))  # "@" is in the pattern: a cheap test first
 
@@ -420,7 +453,7 @@ def _ends_in_signature(lines: list[str], low: list[str], i: int) -> bool:
     following = [k for k in range(i + 1, min(i + 4, len(lines))) if lines[k].strip()]
     # "- Møbler" after "- Ja" is a list of answers, not a signature. Only a phone's own
     # line may follow the name ("-Lev." / "Sent from my HTC smartphone!").
-    return not previous.lstrip().startswith("-") and all(_DEVICE_SIGNATURE.match(low[k]) for k in following)
+    return not previous.lstrip().startswith("-") and all(_is_device_line(low[k]) for k in following)
 
 
 def _short_tail(lines: list[str], low: list[str], j: int) -> bool:
