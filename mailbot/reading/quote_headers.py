@@ -40,6 +40,8 @@ class Language:
     forwarded: tuple[str, ...] = ()
     # Lines a phone or app appends: a line starting with one is a signature.
     mobile: tuple[str, ...] = ()
+    # "Sent from": a short line of these words and an app's name ("Sent from Spark") is one too.
+    sent_from: tuple[str, ...] = ()
     # Sign-offs that open a signature when only a short name block follows them.
     sign_offs: tuple[str, ...] = ()
 
@@ -55,7 +57,9 @@ LANGUAGES: dict[str, Language] = {
         wrote=("wrote", "writes", "sent"),
         openers=("on",),
         original=("original message", "reply message", "original e-mail", "original email"),
-        forwarded=("forwarded message", "begin forwarded message", "forwarded e-mail", "forwarded email"),
+        forwarded=(
+            "forwarded message", "begin forwarded message", "forwarded e-mail", "forwarded email", "forwarded by",
+        ),
         mobile=(
             "sent from my", "sent from outlook", "sent from mail for", "sent from yahoo", "sent from samsung",
             "sent from mailbox", "sent from the all new aol app", "sent from aol", "sent from proton",
@@ -64,6 +68,7 @@ LANGUAGES: dict[str, Language] = {
         ),
         # Not "Regards," or "Thanks,": in English mail they are as often the message itself.
         sign_offs=("best regards", "kind regards", "warm regards", "best wishes"),
+        sent_from=("sent from", "sent with", "sent via", "sent using"),
     ),
     "nb": Language(
         from_=("fra",),
@@ -87,6 +92,7 @@ LANGUAGES: dict[str, Language] = {
             "med vennlig hilsen", "vennlig hilsen", "beste hilsen", "hilsen", "mvh", "m.v.h.", "vh",
             "hilsn", "klem", "mvh.",
         ),
+        sent_from=("sendt fra", "sendt med", "sendt via"),
     ),
     "nn": Language(
         from_=("frå",),
@@ -100,6 +106,7 @@ LANGUAGES: dict[str, Language] = {
         forwarded=("vidaresendt melding", "vidaresendt e-post", "vidaresendt"),
         mobile=("sendt frå min", "sendt frå"),
         sign_offs=("med venleg helsing", "vennleg helsing", "venleg helsing", "beste helsing", "helsing", "helsinga"),
+        sent_from=("sendt frå", "sendt med"),
     ),
     "da": Language(
         from_=("fra",),
@@ -113,6 +120,7 @@ LANGUAGES: dict[str, Language] = {
         forwarded=("videresendt meddelelse", "videresendt besked", "start på videresendt besked", "videresendt mail"),
         mobile=("sendt fra min", "sendt fra outlook", "hent outlook til"),
         sign_offs=("med venlig hilsen", "venlig hilsen", "kærlig hilsen", "de bedste hilsner", "mvh", "vh"),
+        sent_from=("sendt fra", "sendt med"),
     ),
     "sv": Language(
         from_=("från",),
@@ -125,13 +133,15 @@ LANGUAGES: dict[str, Language] = {
         original=("ursprungligt meddelande", "originalmeddelande", "ursprungligt e-postmeddelande"),
         forwarded=(
             "vidarebefordrat meddelande", "vidarebefordrat brev", "vidarebefordrat e-postmeddelande",
-            "början på vidarebefordrat brev", "början på vidarebefordrat meddelande",
+            "början på vidarebefordrat brev", "början på vidarebefordrat meddelande", "vidarebefordrat mejl",
+            "början på vidarebefordrat mejl",
         ),
         mobile=("skickat från min", "skickat från", "hämta outlook för", "skaffa outlook för"),
         sign_offs=(
             "med vänliga hälsningar", "vänliga hälsningar", "med vänlig hälsning", "vänlig hälsning",
             "hälsningar", "mvh", "mvh.",
         ),
+        sent_from=("skickat från", "skickat med", "skickat via"),
     ),
     "de": Language(
         from_=("von",),
@@ -144,7 +154,7 @@ LANGUAGES: dict[str, Language] = {
         original=("ursprüngliche nachricht", "originalnachricht", "original nachricht", "antwort nachricht"),
         forwarded=(
             "weitergeleitete nachricht", "anfang der weitergeleiteten nachricht", "weitergeleitete e-mail",
-            "weitergeleitete mail",
+            "weitergeleitete mail", "weitergeleitet von",
         ),
         mobile=(
             "von meinem … gesendet", "gesendet von meinem", "gesendet von", "gesendet mit",
@@ -155,6 +165,7 @@ LANGUAGES: dict[str, Language] = {
             "viele grüße", "viele grüsse", "liebe grüße", "liebe grüsse", "beste grüße", "beste grüsse",
             "herzliche grüße", "schöne grüße", "mfg", "lg", "gruß", "grüße",
         ),
+        sent_from=("gesendet von", "gesendet mit", "gesendet via", "gesendet aus"),
     ),
     "nl": Language(
         from_=("van",),
@@ -179,6 +190,7 @@ LANGUAGES: dict[str, Language] = {
         sign_offs=(
             "met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet", "groeten", "groetjes", "mvg",
         ),
+        sent_from=("verzonden vanaf", "verstuurd vanaf", "verzonden met", "verstuurd met"),
     ),
     "fr": Language(
         from_=("de",),
@@ -201,6 +213,7 @@ LANGUAGES: dict[str, Language] = {
             "cordialement", "bien cordialement", "bien à vous", "meilleures salutations", "salutations",
             "amicalement",
         ),
+        sent_from=("envoyé de", "envoyé depuis", "envoyé avec", "envoyé à partir de"),
     ),
     "es": Language(
         from_=("de",),
@@ -214,10 +227,11 @@ LANGUAGES: dict[str, Language] = {
         forwarded=("mensaje reenviado", "inicio del mensaje reenviado", "correo reenviado"),
         mobile=("enviado desde mi", "enviado desde", "obtener outlook para", "descargar outlook para"),
         sign_offs=("saludos cordiales", "un saludo", "saludos", "atentamente", "un abrazo"),
+        sent_from=("enviado desde", "enviado con"),
     ),
     "pt": Language(
         from_=("de",),
-        sent=("enviado", "enviada", "enviado em", "data"),
+        sent=("enviado", "enviada", "enviado em", "enviada em", "data"),
         to=("para",),
         subject=("assunto",),
         cc=("cc", "cco"),
@@ -236,6 +250,7 @@ LANGUAGES: dict[str, Language] = {
             "atenciosamente", "com os melhores cumprimentos", "melhores cumprimentos", "cumprimentos", "abraços",
             "abraço",
         ),
+        sent_from=("enviado do", "enviado de", "enviado pelo", "enviado a partir do"),
     ),
     "it": Language(
         from_=("da",),
@@ -249,6 +264,7 @@ LANGUAGES: dict[str, Language] = {
         forwarded=("messaggio inoltrato", "inizio messaggio inoltrato", "messaggio inoltrato inizio"),
         mobile=("inviato da", "inviato dal mio", "scarica outlook per"),
         sign_offs=("cordiali saluti", "distinti saluti", "un saluto", "saluti"),
+        sent_from=("inviato da", "inviato con"),
     ),
     "pl": Language(
         from_=("od",),
@@ -265,6 +281,7 @@ LANGUAGES: dict[str, Language] = {
         ),
         mobile=("wysłane z mojego", "wysłane z", "wysłano z", "pobierz aplikację outlook"),
         sign_offs=("z poważaniem", "serdecznie pozdrawiam", "pozdrawiam", "pozdrowienia"),
+        sent_from=("wysłane z", "wysłano z", "wysłane przez"),
     ),
     "fi": Language(
         from_=("lähettäjä",),
@@ -280,6 +297,7 @@ LANGUAGES: dict[str, Language] = {
             "lähetetty matkapuhelimesta", "hanki outlook",
         ),
         sign_offs=("ystävällisin terveisin", "parhain terveisin", "terveisin"),
+        sent_from=("lähetetty",),
     ),
     "ru": Language(
         from_=("от",),
@@ -295,6 +313,7 @@ LANGUAGES: dict[str, Language] = {
         ),
         mobile=("отправлено с", "отправлено из", "отправлено через"),
         sign_offs=("с уважением", "с наилучшими пожеланиями", "всего доброго"),
+        sent_from=("отправлено с", "отправлено из", "отправлено через"),
     ),
     "uk": Language(
         from_=("від",),
@@ -306,10 +325,11 @@ LANGUAGES: dict[str, Language] = {
         original=("оригінальне повідомлення", "вихідне повідомлення", "початкове повідомлення"),
         forwarded=(
             "переслане повідомлення", "пересилане повідомлення", "початок пересланого повідомлення",
-            "початок пересланого листа", "пересланий лист",
+            "початок пересланого листа", "пересланий лист", "пересилання повідомлення",
         ),
         mobile=("надіслано з", "відправлено з", "надіслано через"),
         sign_offs=("з повагою", "з найкращими побажаннями"),
+        sent_from=("надіслано з", "відправлено з", "надіслано через"),
     ),
     "cs": Language(
         from_=("od",),
@@ -323,6 +343,7 @@ LANGUAGES: dict[str, Language] = {
         forwarded=("přeposlaná zpráva", "začátek přeposlané zprávy", "začátek přeposílané zprávy", "přeposlaný e-mail"),
         mobile=("odesláno z", "odesláno ze", "posláno z"),
         sign_offs=("s pozdravem", "s přátelským pozdravem"),
+        sent_from=("odesláno z", "odesláno ze", "posláno z"),
     ),
     "tr": Language(
         from_=("kimden",),
@@ -332,7 +353,7 @@ LANGUAGES: dict[str, Language] = {
         cc=("bilgi",),
         wrote=("yazdı",),
         original=("özgün ileti", "orijinal mesaj", "orijinal ileti"),
-        forwarded=("iletilen ileti", "iletilmiş mesaj", "yönlendirilmiş mesaj"),
+        forwarded=("iletilen ileti", "iletilmiş mesaj", "yönlendirilmiş mesaj", "iletilmiş ileti başlangıcı"),
         sign_offs=("saygılarımla",),
     ),
     "hu": Language(
@@ -345,6 +366,52 @@ LANGUAGES: dict[str, Language] = {
         original=("eredeti üzenet",),
         forwarded=("továbbított üzenet",),
         sign_offs=("üdvözlettel",),
+    ),
+    "el": Language(
+        from_=("από",),
+        sent=("στάλθηκε", "ημερομηνία", "ημ/νία"),
+        to=("προς",),
+        subject=("θέμα",),
+        cc=("κοιν",),
+        wrote=("έγραψε",),
+        original=("αρχικό μήνυμα",),
+        forwarded=("προωθημένο μήνυμα",),
+    ),
+    "ro": Language(
+        from_=("de la",),
+        sent=("trimis", "data"),
+        to=("către", "catre"),
+        subject=("subiect",),
+        wrote=("a scris",),
+        original=("mesaj original", "mesajul original"),
+        forwarded=("mesaj redirecționat", "mesaj redirecţionat"),
+    ),
+    "sk": Language(
+        from_=("od",),
+        sent=("odoslané", "dátum"),
+        to=("komu",),
+        subject=("predmet",),
+        wrote=("napísal", "napísala"),
+        original=("pôvodná správa",),
+        forwarded=("preposlaná správa",),
+    ),
+    "hr": Language(
+        from_=("šalje", "od"),
+        sent=("poslano", "datum"),
+        to=("prima", "za"),
+        subject=("predmet",),
+        wrote=("napisao", "napisala", "je napisao"),
+        original=("izvorna poruka", "izvorni e-mail"),
+        forwarded=("proslijeđena poruka",),
+    ),
+    "is": Language(
+        from_=("frá",),
+        sent=("sent", "dagsetning"),
+        to=("til",),
+        subject=("efni",),
+        wrote=("skrifaði",),
+        original=("upprunaleg skilaboð",),
+        forwarded=("áframsend skilaboð",),
     ),
     "vi": Language(
         from_=("từ",),
@@ -424,3 +491,4 @@ WROTE_VERBS = _words("wrote")
 OPENERS = _words("openers")
 MOBILE_PHRASES = _words("mobile")
 SIGN_OFFS = _words("sign_offs")
+SENT_FROM = _words("sent_from")

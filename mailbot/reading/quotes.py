@@ -36,7 +36,7 @@ _QUOTE_PREFIX = re.compile(r"^[ \t]*>")  # as a pattern for readers; `_is_quoted
 LOWERED_PATTERNS = (
     "_ATTRIBUTION", "_ATTRIBUTION_EVIDENCE", "_STRONG_EVIDENCE", "_OPENS_WITH_WORD",
     "_DATE_OR_TIME", "_INLINE_FIELD",
-    "_DEVICE_SIGNATURE", "_SIGN_OFF", "_DISCLAIMER",
+    "_DEVICE_SIGNATURE", "_SENT_FROM", "_SIGN_OFF", "_DISCLAIMER",
 )
 
 
@@ -105,6 +105,7 @@ _DELIMITER_DECORATION = " \t-_=*~#–—[]"
 # be tried at every line's every character.
 _DEVICE_SIGNATURE = re.compile(r"^\s*" + _alternatives([p for p in qh.MOBILE_PHRASES if not p.startswith("…")]))
 _DEVICE_ENDINGS = tuple(p.lstrip("…") for p in qh.MOBILE_PHRASES if p.startswith("…"))
+_SENT_FROM = re.compile(_alternatives(qh.SENT_FROM) + r"\s+\S")
 # Sign-offs that start a signature when a short tail follows them. English "Thanks," is kept:
 # in English mail it is as often the message itself.
 _SIGN_OFF = re.compile(r"^\s*" + _alternatives(qh.SIGN_OFFS) + r"[\s,.!]*\S{0,40}\s*$")
@@ -272,7 +273,12 @@ def _delimiter(low_line: str) -> str | None:
         decorated = True
     if not decorated:
         return None  # the bare words "original message" in a sentence are no delimiter
-    return qh.DELIMITERS.get(" ".join(core.split()))
+    words = core.split()
+    kind = qh.DELIMITERS.get(" ".join(words))
+    if kind is None and stripped[0] in "-_=*" and stripped[-1] in "-_=*":
+        # Between dashes, a phrase may go on: "----- Forwarded by Kari/Org on 01.12.2022 -----".
+        kind = next((k for n in range(2, 5) if (k := qh.DELIMITERS.get(" ".join(words[:n])))), None)
+    return kind
 
 
 def _is_rule(low_line: str) -> bool:
@@ -395,11 +401,16 @@ _ATTRIBUTION_ENDINGS = (":", "：", "--", "wrote", "skrev", "schrieb", "sent")
 
 
 def _is_device_line(low_line: str) -> bool:
-    """ "Sent from my iPhone", "Von meinem iPhone gesendet", "iPhoneから送信"."""
+    """ "Sent from my iPhone", "Von meinem iPhone gesendet", "iPhoneから送信", and any short
+    "Sent from Spark" line: an app's name, not a sentence."""
     if _DEVICE_SIGNATURE.match(low_line):
         return True
     stripped = low_line.strip()
-    return len(stripped) <= 60 and stripped.endswith(_DEVICE_ENDINGS)
+    if len(stripped) > 60:
+        return False
+    if stripped.endswith(_DEVICE_ENDINGS):
+        return True
+    return len(stripped.split()) <= 6 and not any(c in stripped for c in ",;?") and bool(_SENT_FROM.match(stripped))
 
 
 def _starts_as_header(text: str) -> bool:
@@ -452,19 +463,32 @@ def _ends_in_signature(lines: list[str], low: list[str], i: int) -> bool:
     previous = next((p for p in reversed(lines[:i]) if p.strip()), "")
     following = [k for k in range(i + 1, min(i + 4, len(lines))) if lines[k].strip()]
     # "- Møbler" after "- Ja" is a list of answers, not a signature. Only a phone's own
-    # line may follow the name ("-Lev." / "Sent from my HTC smartphone!").
-    return not previous.lstrip().startswith("-") and all(_is_device_line(low[k]) for k in following)
+    # line ("-Lev." / "Sent from my HTC smartphone!") or a signature block ("-Kari" / "--"
+    # / "Kari Nordmann, Tlf …") may follow the name.
+    if previous.lstrip().startswith("-"):
+        return False
+    if following and _SIGNATURE_DELIMITER.match(lines[following[0]].strip()):
+        return _short_tail(lines, low, following[0] + 1)
+    return all(_is_device_line(low[k]) for k in following)
 
 
 def _short_tail(lines: list[str], low: list[str], j: int) -> bool:
-    """A sign-off starts a signature only when little, and nothing answer-like, follows it."""
+    """A sign-off starts a signature only when little, and nothing answer-like, follows it:
+    a few short lines, or a whole business card (name, title, address, phones) up to the
+    quote or the end."""
     rest = []
-    for k in range(j, min(j + 12, len(lines))):
+    complete = False
+    for k in range(j, min(j + 18, len(lines))):
         if _is_quoted(lines[k]) or _original_header_at(lines, low, k):
+            complete = True
             break
         rest.append(lines[k])
+    else:
+        complete = j + 18 >= len(lines)
+    if any(len(r) > 120 for r in rest[:12]):
+        return False
     nonblank = [r for r in rest if r.strip()]
-    return len(nonblank) <= 8 and all(len(r) <= 120 for r in nonblank)
+    return len([r for r in rest[:12] if r.strip()]) <= 8 or (complete and len(nonblank) <= 12)
 
 
 def _tidy(lines: list[str]) -> str:

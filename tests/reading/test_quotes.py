@@ -377,3 +377,35 @@ def test_a_wrote_line_broken_by_blank_lines_and_a_quote_mark_is_one_header() -> 
         "> wrote:\nHei Kari\n"
     )
     assert _typed(body) == "Ja takk"
+
+
+def test_a_delimiter_phrase_may_go_on_between_its_dashes() -> None:
+    body = f"{TYPED}\n\n----- Forwarded by Kari Nordmann/Baerum on 01.12.2022 09:00 -----\n{ORIGINAL_BODY}"
+    assert _typed(body) == TYPED
+
+
+@pytest.mark.parametrize("line", ["Sent from Spark", "Sendt fra Fairphone", "Gesendet von Proton Mail"])
+def test_a_short_sent_from_line_naming_an_app_is_a_signature(line: str) -> None:
+    assert _typed(f"{TYPED}\n\n{line}") == TYPED
+
+
+def test_a_dashed_name_over_a_signature_block_is_part_of_the_signature() -> None:
+    body = f"{TYPED}\n\n-Kari\n\n--\nKari Nordmann\nTlf 123 45 678"
+    assert _typed(body) == TYPED
+
+
+def test_a_sign_off_over_a_whole_business_card_is_cut_up_to_the_quote() -> None:
+    card = "\n".join(
+        ["Mit freundlichen Grüßen", "", "Kari Nordmann", "Leiterin Einkauf", "Beispiel GmbH", "Hauptstraße 1",
+         "12345 Berlin", "Tel. +49 30 123456", "Fax +49 30 123457", "kari@example.de", "www.example.de",
+         "Geschäftsführer: Ola Nordmann", "Amtsgericht Berlin HRB 12345"]
+    )
+    body = f"{TYPED}\n\n{card}\n\nAm 01.12.2022 um 09:00 schrieb Innbyggerpanelet <panel@baerum.example.no>:\n> Hei"
+    assert _typed(body) == TYPED
+
+
+def test_answers_below_a_greeting_with_a_sign_off_word_are_kept() -> None:
+    # A sign-off word with many answer lines and more text below is no signature.
+    answers = "\n".join(f"{n} Svar nummer {n}" for n in range(1, 16))
+    body = f"Hilsen alle\n{answers}\nTakk"
+    assert _typed(body) == body
