@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mailbot.reading.intents import find_intent
+
 FIRST_LINES = 3  # non-empty lines, after a greeting, that may hold a command
 
 _POLITE = r"(?:[\s,.!]*(?:takk|tusen\s+takk|thanks|thank\s+you|please|vær\s+så\s+snill|ver\s+so\s+snill))?"
@@ -61,7 +63,8 @@ class Command:
 
     name: str  # unsubscribe | pause | resume | language | erase | join
     value: str | None = None
-    source: str = "text"  # "subject" or "text"
+    source: str = "text"  # "subject", "text" (a keyword line) or "sentence" (plain words)
+    said: str = ""  # the line or sentence that gave the command: not an answer
 
 
 def find_command(subject: str, new_text: str) -> Command | None:
@@ -74,15 +77,20 @@ def find_command(subject: str, new_text: str) -> Command | None:
     seen = 0
     for line in new_text.splitlines()[:40]:
         line = line.strip()[:200]
-        if not line or (seen == 0 and _GREETING.match(line)):
+        if not line or (seen == 0 and _GREETING.match(line)) or line.startswith(">"):
             continue
         command = _command_in_line(line, "text")
         if command:
-            return command
-        seen += 1
+            return Command(command.name, command.value, command.source, line)
+        if not _ANSWER_LINE.match(line):  # keywords may follow the answers: "1 A / 2 B / SPRÅK nynorsk"
+            seen += 1
         if seen >= FIRST_LINES:
             break
-    return None
+    intent = find_intent(new_text)
+    return Command(intent.name, intent.value, "sentence", intent.sentence) if intent else None
+
+
+_ANSWER_LINE = re.compile(r"^\s*(?:\d{1,2}\b|[A-Za-z]\s*[.)]?$|-$)")
 
 
 def _command_in_line(line: str, source: str) -> Command | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import parseaddr
 from enum import StrEnum
 
 from mailbot.campaigns import AnswerValue, Survey
@@ -75,16 +77,26 @@ def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterab
         return Reading(kind=kind, text=text, bounce=bounce, needs_human=why, subject=subject)
 
     parsed = None
+    command = classification.command
     if survey is not None and new_text is not None and kind != "bounce":
-        parsed = parse_answers(new_text.with_context, survey, new_text.original)
-        if kind == "auto-reply" and parsed.answers and not classification.firmly_automatic:
+        typed = new_text.with_context
+        if command is not None and command.said:
+            typed = typed.replace(command.said, "", 1)  # the command is not an answer
+        parsed = parse_answers(typed, survey, new_text.original, _signer(msg))
+        if kind == "auto-reply" and set(parsed.answers) - set(parsed.confirm) and not classification.firmly_automatic:
             # Wording alone said "away"; a person who answers the questions is not a machine.
             kind = "reply"
     if kind == "auto-reply":
         return Reading(kind=kind, text=text, subject=subject)
 
-    command = classification.command
     answers = dict(parsed.answers) if parsed else {}
+    if kind == "command":
+        # Beside a command, only answers read for sure count: "STOPP. Hilsen Kari" answers nothing.
+        answers = {q: a for q, a in answers.items() if parsed is None or q not in parsed.confirm}
+    if kind == "command" and not answers:
+        unsure = {}  # "AVMELD. Jeg flytter til Polen": the rest of a command is not a half-read answer
+    if kind == "command" and answers:
+        kind = "reply"  # answers and a command ("… og sett meg på pause til mars"): both are acted on
     unsure = dict(parsed.unsure) if parsed else {}
     return Reading(
         kind=kind,
@@ -92,12 +104,21 @@ def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterab
         answers=answers,
         unsure=unsure,
         confirm=tuple(q for q in parsed.confirm if q in answers) if parsed else (),
-        confidence={q: (0.7 if parsed and q in parsed.confirm else 0.95) for q in answers},
+        confidence={q: parsed.confidence.get(q, 1.0) for q in answers} if parsed else {},
         command=command.name if command else None,
         command_value=command.value if command else None,
         needs_human=_why_human(kind, text, answers, unsure, survey is not None),
         subject=subject,
     )
+
+
+def _signer(msg: Message) -> str:
+    """The display name of the sender ("Kari Nordmann" <kari@…>), to know the signature."""
+    try:
+        name, _ = parseaddr(header_text(msg, "From"))
+    except Exception:  # a malformed header names nobody
+        return ""
+    return name[:100]
 
 
 def _why_human(kind: str, text: str, answers: dict, unsure: dict[str, str], has_survey: bool) -> str | None:

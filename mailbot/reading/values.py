@@ -1,9 +1,10 @@
-"""One typed value read against one question: "b og e", "4 av 5", "Veit ikkje", "Møblar".
+"""One piece of a reply read as the answer to one question, with a confidence and the evidence.
 
-Each reader returns a `Value`: the answer, an explicit skip ("-"), or a reason a
-member of staff can read for why it was not recorded. Readers are strict: chatter
-after a clear answer is allowed ("Ja, absolutt!"), a second candidate is not
-("Ja, eller kanskje nei"), because a wrong answer recorded is worse than none.
+`read_value(text, question, anchored)` returns a `Value`: an answer and how sure the reading is
+(1.0: a letter, an option's text, a digit; lower for a typo, a hedge, a word inside a sentence),
+an explicit skip ("-", "pass"), or a problem a resident or staff member can read ("«3 eller 4»:
+two values"). `anchored` says the text is known to answer this question (typed after its number,
+under it, after a copy of it); otherwise the text is a sentence that may or may not be about it.
 """
 
 from __future__ import annotations
@@ -11,32 +12,25 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 from mailbot.campaigns import AnswerValue, Question, QuestionType
-from mailbot.reading.vocabulary import (
-    ALL,
-    DONT_KNOW,
-    EQUIVALENTS,
-    GRADE_WORDS,
-    NO,
-    NUMBER_WORDS,
-    SKIP,
-    SKIP_MARKS,
-    YES,
-    fold,
-)
+from mailbot.reading import lexicon as lx
+from mailbot.reading.evidence import FUNCTION_WORDS, Mention, mentions, numbers, words_of
+from mailbot.reading.vocabulary import SKIP, SKIP_MARKS, fold
 
 MAX_VALUE_CHARS = 500
+HEDGED = 0.85  # a hedge ("tror jeg", "kanskje") costs this much confidence
 
 
 @dataclass(frozen=True)
 class Value:
-    """A reading of one value: exactly one of answer / skipped / problem is set."""
+    """A reading of one value: an answer with a confidence, a skip, or a problem (or nothing)."""
 
     answer: AnswerValue | None = None
+    confidence: float = 0.0
     skipped: bool = False
     problem: str | None = None
+    evidence: str = ""
 
     @property
     def ok(self) -> bool:
@@ -44,24 +38,26 @@ class Value:
 
 
 SKIPPED = Value(skipped=True)
+NOTHING = Value()
 
 
-def read_value(text: str, question: Question) -> Value:
-    """Read a typed value as an answer to `question`."""
-    text = clean(text)
-    if text in SKIP_MARKS or fold(text) in SKIP:
+def read_value(text: str, question: Question, anchored: bool = True) -> Value:
+    """Read `text` as an answer to `question` (see the module docstring)."""
+    text = text[:MAX_VALUE_CHARS]
+    plain = clean(text)
+    if plain in SKIP_MARKS or fold(plain) in SKIP or (anchored and not plain):
         return SKIPPED
     if question.type is QuestionType.CHOICE:
-        return read_choice(text, question)
+        return read_choice(plain, question, anchored)
     if question.type is QuestionType.MULTI:
-        return read_multi(text, question)
+        return read_multi(plain, question, anchored)
     if question.type is QuestionType.SCALE:
-        return read_scale(text, question)
-    return read_text(text)
+        return read_scale(plain, question, anchored)
+    return read_text(text) if anchored else NOTHING
 
 
 def clean(text: str) -> str:
-    """Drop emoji and symbols, collapse spaces, trim surrounding punctuation and quotes."""
+    """Emoji and symbols out, spaces collapsed, surrounding punctuation and quotes trimmed (not for free text)."""
     text = unicodedata.normalize("NFC", text[:MAX_VALUE_CHARS])
     text = "".join(c for c in text if not _is_decoration(c))
     text = " ".join(text.split())
@@ -74,274 +70,176 @@ def _is_decoration(c: str) -> bool:
     return unicodedata.category(c) in ("So", "Sk", "Cs", "Co", "Cn") and c not in "°"
 
 
-# --- choice ------------------------------------------------------------------------------
+def _hedge(text: str) -> float:
+    return HEDGED if lx.has_phrase(list(words_of(text).words), lx.HEDGES) else 1.0
 
 
-def read_choice(text: str, question: Question) -> Value:
-    option = match_option(text, question)
-    if option:
-        return Value(answer=option)
-    stripped = _without_parentheses(text)
-    option = match_option(stripped, question)
-    if option:
-        return Value(answer=option)
-    found = _options_named(stripped, question)
-    if len(found) > 1:
-        return Value(problem=f"flere valg ({', '.join(found)}) på et spørsmål med ett svar: «{_short(text)}»")
-    head, rest = _first_clause(stripped)
-    option = match_option(head, question)
-    if option is None:
-        # "Ja absolutt", "A 👍": the first word alone, if it is a clear answer.
-        first, _, rest = stripped.partition(" ")
-        option = match_option(first, question) if _is_short_answer(first, question) else None
-    if option is None:
-        return Value(problem=f"forstod ikke «{_short(text)}» som et av valgene")
-    others = [o for o in _options_named(rest, question) if o != option] + _keys_named(rest, question, option)
-    if others or _hedged(rest):
-        return Value(problem=f"uklart svar: «{_short(text)}»")
-    return Value(answer=option)
-
-
-def _keys_named(text: str, question: Question, chosen: str) -> list[str]:
-    """Option letters standing alone in `text` ("A og B"): a second choice."""
-    found = []
-    for letter in re.findall(r"(?<![\w'’])([A-Za-z])(?![\w'’])", text[:200]):
-        option = question.option_for_key(letter)
-        if option and option != chosen:
-            found.append(option)
-    return found
-
-
-def _is_short_answer(word: str, question: Question) -> bool:
-    folded = fold(word)
-    return len(folded) == 1 or folded in YES or folded in NO
-
-
-def _first_clause(text: str) -> tuple[str, str]:
-    match = re.match(r"^(.+?)\s*(?:[,.!?;:–—(]|\s-\s)\s*(.*)$", text)
-    if not match:
-        return text, ""
-    return match.group(1), match.group(2)
-
-
-_HEDGE = re.compile(
-    r"\b(eller|or|kanskje|maybe|perhaps|muligens|kan\s+hende|usikker|unsure|not\s+sure|men\s+nei"
-    r"|but\s+no|tja)\b",
-    re.I,
-)
-
-
-def _hedged(rest: str) -> bool:
-    return bool(_HEDGE.search(rest[:200]))
-
-
-# --- multi -------------------------------------------------------------------------------
-
-_ITEM_SEPARATOR = re.compile(r"\s*(?:,|;|/|&|\+|\bog\b|\band\b|\boch\b|\bsamt\b|\bpluss\b|\bplus\b)\s*", re.I)
-
-
-def read_multi(text: str, question: Question) -> Value:
-    text = _without_parentheses(text)
-    folded = fold(text)
-    if folded in ALL:
-        return Value(answer=tuple(question.options))
-    whole = match_option(text, question)
-    if whole:
-        return Value(answer=(whole,))
-    items = [i for i in _ITEM_SEPARATOR.split(text) if i.strip()]
-    if len(items) == 1 and re.fullmatch(r"([A-Za-z][\s.)]*\s+)+[A-Za-z][.)]?", items[0].strip()):
-        items = re.findall(r"[A-Za-z]", items[0])  # "B C E"
-    chosen: list[str] = []
-    for index, item in enumerate(items):
-        option = match_option(item, question)
-        if option:
-            chosen.append(option)
-            continue
-        tail = " ".join(items[index:])
-        if chosen and _is_chatter(tail, question):
-            break  # "Sportsutstyr, hvis det først blir en butikk."
-        return Value(problem=f"«{_short(item)}» er ikke et av valgene")
-    if not chosen:
-        return Value(problem=f"forstod ikke «{_short(text)}» som valg")
-    return Value(answer=tuple(o for o in question.options if o in chosen))
-
-
-def _is_chatter(text: str, question: Question) -> bool:
-    """Prose after the answer that names no option and does not hedge."""
-    return len(text.split()) >= 3 and not _options_named(text, question) and not _hedged(text)
-
-
-# --- scale -------------------------------------------------------------------------------
-
-_NUMBER = r"(\d{1,3}|[a-zæøå]+)"
-_SCALE_VALUE = re.compile(
-    rf"^{_NUMBER}(?:\s*(?:av|of|ut\s+av|out\s+of|/)\s*{_NUMBER})?"
-    r"(?:\s*(?:poeng|stjerner|stjerne|points|stars|på\s+skalaen))?(?P<rest>.*)$",
-    re.I,
-)
-_RANGE_OR_CHOICE = re.compile(r"\b(eller|or|til|to|og|and)\b|\d\s*[-–]\s*\d", re.I)
-
-
-def read_scale(text: str, question: Question) -> Value:
-    low, high = (
-        question.min if question.min is not None else 1,
-        question.max if question.max is not None else 5,
-    )
-    match = _SCALE_VALUE.match(text)
-    value: int | None = None
-    rest = text
-    if match:
-        value = _number(match.group(1))
-        out_of = _number(match.group(2)) if match.group(2) else None
-        rest = match.group("rest").strip()
-        if value is not None and match.group(2) and out_of != high:
-            return Value(problem=f"«{_short(text)}» passer ikke skalaen {low}–{high}")
-        if (
-            value is not None
-            and match.group(2) is None
-            and match.group(1).isalpha()
-            and len(rest.split()) > 1
-        ):
-            value = None  # "en" as an article starting a sentence, not the number one
-    if value is None:
-        grades = [GRADE_WORDS[w] for w in fold(text).split() if w in GRADE_WORDS]
-        digits = re.findall(r"\b\d{1,3}\b", text)
-        if len(set(grades)) == 1 and not digits and not _RANGE_OR_CHOICE.search(text):
-            value, rest = grades[0], ""
-    if value is None:
-        return Value(problem=f"forstod ikke «{_short(text)}» som et tall fra {low} til {high}")
-    if rest and (
-        not re.match(r"^[-–—,.;:!(]", rest) or _RANGE_OR_CHOICE.search(rest[:40]) or _mentions_number(rest)
-    ):
-        return Value(problem=f"uklart tall: «{_short(text)}»")
-    if not low <= value <= high:
-        return Value(problem=f"{value} er utenfor skalaen {low}–{high}")
-    return Value(answer=value)
-
-
-def _number(token: str | None) -> int | None:
-    if token is None:
-        return None
-    if token.isdigit():
-        return int(token)
-    return NUMBER_WORDS.get(fold(token))
-
-
-def _mentions_number(text: str) -> bool:
-    words = fold(text[:60]).split()[:4]
-    return any(w.isdigit() for w in words)
-
-
-# --- text --------------------------------------------------------------------------------
-
-
-def read_text(text: str) -> Value:
-    if fold(text) in DONT_KNOW:
-        return SKIPPED
-    return Value(answer=text)
-
-
-# --- options -------------------------------------------------------------------------------
-
-
-def match_option(text: str, question: Question) -> str | None:
-    """The one option `text` names: its key, its text (case, accents, a typo), a synonym."""
-    text = text.strip().strip(".!?,;:()[]*\"'“”«»").strip()
-    if not text:
-        return None
-    if len(text) == 1 and text.isalpha():
-        return question.option_for_key(text)
-    folded = fold(text)
-    if not folded:
-        return None
-    options = _folded_options(question.options)
-    candidates = [o for o, f in options if f == folded]
-    if not candidates:
-        candidates = [o for o, f in options if _same_meaning(folded, f)]
-    if not candidates:
-        candidates = [o for o, f in options if _close(folded, f)]
-    return candidates[0] if len(candidates) == 1 else None
-
-
-@lru_cache(maxsize=256)
-def _folded_options(options: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """(option, folded option) pairs: a survey's vocabulary, folded once, not once per word read."""
-    return tuple((o, fold(o)) for o in options)
-
-
-def _meaning_groups() -> dict[str, frozenset[int]]:
-    groups: dict[str, set[int]] = {}
-    for index, words in enumerate((YES, NO, DONT_KNOW, *EQUIVALENTS)):
-        for word in words:
-            groups.setdefault(word, set()).add(index)
-    return {word: frozenset(found) for word, found in groups.items()}
-
-
-# Folded word -> the synonym groups it belongs to; two words mean the same when they share one.
-_MEANINGS = _meaning_groups()
-_NO_GROUP: frozenset[int] = frozenset()
-
-
-def _same_meaning(typed: str, option: str) -> bool:
-    return not _MEANINGS.get(typed, _NO_GROUP).isdisjoint(_MEANINGS.get(option, _NO_GROUP))
-
-
-@lru_cache(maxsize=4096)
-def _close(typed: str, option: str) -> bool:
-    """A typo or an inflection: "Elektronik", "Møblar" for "Møbler"."""
-    # Cached: every option is tried against every word read, and the same words recur.
-    if len(option) < 4 or len(typed) < 4:
-        return False
-    if _edit_distance(typed, option, 2) <= (1 if len(option) < 8 else 2):
-        return True
-    prefix = 0
-    for a, b in zip(typed, option, strict=False):
-        if a != b:
-            break
-        prefix += 1
-    # Same stem, different ending (Nynorsk -ar for Bokmål -er): "moblar"/"mobler".
-    return prefix >= 4 and prefix >= min(len(typed), len(option)) - 2 and abs(len(typed) - len(option)) <= 2
-
-
-def _edit_distance(a: str, b: str, limit: int) -> int:
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        if min(current) > limit:
-            return limit + 1
-        previous = current
-    return previous[-1]
-
-
-def _options_named(text: str, question: Question) -> list[str]:
-    """Options whose text (or a synonym) appears as words in `text`."""
-    words = fold(text[:300]).split()
-    found = []
-    for option, folded in _folded_options(question.options):
-        target = folded.split()
-        if not target:
-            continue
-        if len(target) == 1:
-            for chunk in words:
-                if chunk == folded or (len(chunk) > 1 and match_option(chunk, question) == option):
-                    found.append(option)
-                    break
-            continue
-        for start in range(len(words) - len(target) + 1):
-            if words[start : start + len(target)] == target:
-                found.append(option)
-                break
-    return found
-
-
-def _without_parentheses(text: str) -> str:
-    return " ".join(re.sub(r"\([^()]{0,200}\)", " ", text).split())
+def _corrected(text: str, before: int, after: int) -> bool:
+    """A correction word between two word positions: "A, nei forresten B"."""
+    words = list(words_of(text).words)
+    return any(before <= s < after for s, _ in lx.find_phrases(words, lx.CORRECTIONS))
 
 
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+# --- choice and multi ------------------------------------------------------------------------------
+
+
+def _chosen(found: list[Mention]) -> tuple[list[Mention], list[Mention]]:
+    """(named, rejected) mentions, dropping weak ones a stronger mention of another option explains."""
+    named = [m for m in found if not m.negated and m.strength >= 0.5]
+    rejected = [m for m in found if m.negated]
+    strong = {m.option.key for m in named if m.strength >= 0.75}
+    if strong:
+        # "Ja" beside "alltid" names "Ja, alltid", not also "Ja, av og til".
+        named = [m for m in named if m.strength >= 0.75 or m.option.key in strong]
+    return named, rejected
+
+
+def read_choice(text: str, question: Question, anchored: bool) -> Value:
+    found = mentions(text, question)
+    named, rejected = _chosen(found)
+    keys = list(dict.fromkeys(m.option.key for m in named))
+    if not keys:
+        if anchored and rejected and len(question.options) == 2:
+            other = [o for o in question.options if o != rejected[0].option.text]
+            return Value(other[0], 0.6, evidence=f"«{_short(text)}»: not {rejected[0].option.text}")
+        if anchored:
+            return Value(problem=f"forstod ikke «{_short(text)}» som et av valgene")
+        return NOTHING
+    if len(keys) > 1:
+        last = [m for m in named if m.option.key == keys[-1]]
+        first = [m for m in named if m.option.key == keys[0]]
+        if len(keys) == 2 and _corrected(text, first[0].end, last[0].start):
+            return Value(last[0].option.text, 0.85, evidence=f"«{_short(text)}»: changed to {last[0].option.text}")
+        if all(m.strength <= 0.5 for m in named):
+            shown = " / ".join(dict.fromkeys(m.option.text for m in named))
+            return Value(problem=f"«{_short(text)}» passer på flere valg ({shown})")
+        shown = ", ".join(dict.fromkeys(m.option.text for m in named))
+        return Value(problem=f"flere valg ({shown}) på et spørsmål med ett svar: «{_short(text)}»")
+    best = max(m.strength for m in named)
+    if best <= 0.5:
+        shown = " / ".join(o.text for o in {m.option.key: m.option for m in found}.values())
+        return Value(problem=f"«{_short(text)}» passer på flere valg ({shown})")
+    if any(m.option.key == keys[0] for m in rejected):
+        return Value(problem=f"uklart svar: «{_short(text)}»")
+    option = named[0].option.text
+    return Value(option, best * _hedge(text), evidence=f"«{_short(text)}»: {option}")
+
+
+def read_multi(text: str, question: Question, anchored: bool) -> Value:
+    words = list(words_of(text).words)
+    found = mentions(text, question)
+    named, rejected = _chosen(found)
+    everything = [s for s in lx.find_phrases(words, lx.ALL)]
+    clauses = words_of(text).clause
+    by_key = any(m.via == "key" for m in found)
+    if everything and clauses[everything[0][0]] == clauses[0] and not by_key and not any(
+            w in ("ikke", "ikkje", "not") for w in words[max(0, everything[0][0] - 1):everything[0][0]]):
+        # "Alle sammen", "alt unntatt bøker"; not "A og C (hun går på alle foredragene)"
+        left_out = {m.option.key for m in rejected}
+        chosen = tuple(o for o, k in zip(question.options, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", strict=False)
+                       if k not in left_out)
+        if chosen:
+            sure = 0.95 if not left_out and len(words) <= 4 else 0.85
+            return Value(chosen, sure * _hedge(text), evidence=f"«{_short(text)}»: all" + (
+                f" but {', '.join(m.option.text for m in rejected)}" if left_out else ""))
+    if not named:
+        if lx.has_phrase(words, lx.NONE) and len(words) <= 6:
+            return SKIPPED
+        if anchored:
+            return Value(problem=f"forstod ikke «{_short(text)}» som valg")
+        return NOTHING
+    both = {m.option.key for m in named} & {m.option.key for m in rejected}
+    if both:
+        return Value(problem=f"uklart svar: «{_short(text)}»")
+    keys = {m.option.key for m in named}
+    chosen = tuple(o.text for o in sorted({m.option.key: m.option for m in named}.values(), key=lambda o: o.key)
+                   if o.key in keys)
+    sure = min(m.strength for m in named)
+    if anchored and _unexplained(text, found):
+        sure = min(sure, 0.6)  # "møbler og leker": leker is no option; read back what was understood
+    if any(_hedged_at(words, m.start) for m in named) and not all(_hedged_at(words, m.start) for m in named):
+        sure = min(sure, 0.6)  # "møbler, klær, kanskje bøker": is bøker in or out? ask the resident
+    return Value(chosen, sure * _hedge(text), evidence=f"«{_short(text)}»: {', '.join(chosen)}")
+
+
+def _unexplained(text: str, found: list[Mention]) -> bool:
+    """A short answer with a word that names no option and is no filler ("møbler og leker")."""
+    w = words_of(text)
+    if len(w.words) > 8:
+        return False
+    covered = {i for m in found for i in range(m.start, m.end)}
+    return any(i not in covered and len(x) >= 3 and x not in FUNCTION_WORDS and x not in lx.JOINERS
+               and not lx.has_phrase([x], lx.HEDGES) and not x.isdigit() for i, x in enumerate(w.words))
+
+
+def _hedged_at(words: list[str], start: int) -> bool:
+    before = words[max(0, start - 3) : start]
+    return bool(lx.find_phrases(before, lx.HEDGES))
+
+
+# --- scale -----------------------------------------------------------------------------------------
+
+_RANGE = re.compile(r"\d\s*[-–]\s*\d|\b(eller|or|til|to|and|og|mellom|between)\b", re.I)
+
+
+def read_scale(text: str, question: Question, anchored: bool) -> Value:
+    low = question.min if question.min is not None else 1
+    high = question.max if question.max is not None else 5
+    found = numbers(text, question)
+    misfit = [n for n in found if n.strength == 0.0]
+    usable = [n for n in found if n.strength > 0.0]
+    if misfit and not usable:
+        return Value(problem=f"«{_short(text)}» passer ikke skalaen {low}–{high}")
+    if not usable:
+        return Value(problem=f"forstod ikke «{_short(text)}» som et tall fra {low} til {high}") if anchored else NOTHING
+    values = list(dict.fromkeys(n.value for n in usable))
+    if len(values) > 1:
+        first, last = usable[0], usable[-1]
+        if _corrected(text, first.end, last.start):
+            chosen = last
+        else:
+            strong = [n for n in usable if n.strength >= 0.85]
+            if len({n.value for n in strong}) == 1 and all(n.strength <= 0.6 for n in usable if n not in strong):
+                chosen = strong[0]
+            else:
+                return Value(problem=f"uklart tall: «{_short(text)}»")
+    else:
+        chosen = usable[0]
+        between = words_of(text).text
+        if len(usable) == 1 and _RANGE.search(between[: 80]) and _two_numbers_in(between):
+            return Value(problem=f"uklart tall: «{_short(text)}»")
+    if not low <= chosen.value <= high:
+        return Value(problem=f"{chosen.value} er utenfor skalaen {low}–{high}")
+    return Value(chosen.value, chosen.strength * _hedge(text), evidence=f"«{_short(text)}»: {chosen.value}")
+
+
+def _two_numbers_in(text: str) -> bool:
+    return len(re.findall(r"\b\d{1,2}\b", text[:80])) >= 2
+
+
+# --- text ------------------------------------------------------------------------------------------
+
+
+def read_text(text: str) -> Value:
+    """The resident's own words as written, emoji and all; "vet ikke" and "-" are no answer."""
+    words = "\n".join(" ".join(line.split()) for line in text.strip().splitlines())  # the resident's line breaks kept
+    plain = clean(" ".join(words.split()))
+    if plain in SKIP_MARKS or fold(plain) in SKIP or (
+        lx.has_phrase(list(words_of(plain).words), lx.DONT_KNOW) and len(plain.split()) <= 4
+    ):
+        return SKIPPED
+    words = _LEAD_LABEL.sub("", words, count=1)
+    return Value(words.strip(), 0.95, evidence="own words")
+
+
+# "Svar: …", "Forslag: …": a label the resident put in front of the answer, not part of it.
+_LEAD_LABEL = re.compile(
+    r"^\s*(?:mitt\s+|mine\s+|my\s+)?(?:svar|svaret|answer|forslag|forslaget|kommentar|innspel|innspill|ideer|idear|"
+    r"ideas?|idé|ide|comments?|suggestions?|ønske|ønsker|wish|wishes)\s*:\s*(?=\S)",
+    re.I,
+)

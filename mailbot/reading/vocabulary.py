@@ -274,6 +274,6 @@ GRADE_WORDS = {
 # Words that introduce a change of mind: the answer after them replaces the earlier one.
 CORRECTION = re.compile(
     r"\b(forresten|nei\s+vent|vent\s+litt|rettelse|retting|korreksjon|endrer|endre\s+svaret|ombestemt|skal\s+være"
-    r"|skulle\s+vore|mente|meinte|correction|actually|i\s+meant|changed\s+my\s+mind|change\s+(that|my\s+answer))\b",
+    r"|skulle\s+vore|skulle\s+være|skal\s+vere|mente|meinte|correction|actually|i\s+meant|changed\s+my\s+mind|change\s+(that|my\s+answer))\b",
     re.I,
 )

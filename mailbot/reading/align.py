@@ -1,0 +1,206 @@
+"""Free lines and sentences placed on the questions they answer, by what they say and where they stand.
+
+Residents who do not number their answers still answer in order, mostly: one per line, one line
+split by "/" or ";" or commas, or sentences of a paragraph. Each way of cutting the free text into
+pieces is aligned to the questions in order (a piece may also be chatter, a question may be
+skipped) so that the pieces read best; the best cut wins. A piece's confidence is its value's
+confidence times how sure the placement is: a full one-per-line layout is nearly as sure as
+numbers, a sentence in prose is a reading to confirm with the resident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mailbot.campaigns import Question, QuestionType
+from mailbot.reading import lexicon as lx
+from mailbot.reading.evidence import FUNCTION_WORDS, words_of
+from mailbot.reading.units import Unit
+from mailbot.reading.values import Value, read_text, read_value
+from mailbot.reading.words import same_word
+
+MAX_PIECES = 30
+
+# How sure a placement is, by the kind of piece.
+PLACED = {"line": 0.9, "piece": 0.9, "comma": 0.85, "sentence": 0.75}
+LOOSE = 0.85  # a line in a layout that is not a clean one-answer-per-line list
+TEXT_BY_PLACE = 0.5  # a free text answer known only by where it stands
+TEXT_BY_WORDS = 0.75  # … that also repeats the question's words
+ECHO = 0.15  # placing a piece that repeats its question's words ("Åpningstidene får 5") is likelier
+
+
+@dataclass(frozen=True)
+class Placed:
+    question: Question
+    value: Value
+    text: str
+    index: int
+    corrects: bool = False
+
+
+def align(free: list[Unit], questions: tuple[Question, ...]) -> list[Placed]:
+    """The best placement of free lines on `questions` (those not answered by numbers or quotes)."""
+    if not free or not questions:
+        return []
+    best: tuple[float, list[Placed]] = (0.0, [])
+    for cut in _cuts(free):
+        placed, score = _place(cut, questions)
+        if score > best[0] + 0.05:
+            best = (score, placed)
+    if all(p.question.type is QuestionType.TEXT and p.value.confidence < TEXT_BY_WORDS for p in best[1]):
+        # A lone sentence known only by where it stands ("Takk for at dere spør!") answers nothing.
+        return [p for p in best[1] if not p.value.ok]
+    return best[1]
+
+
+def _cuts(free: list[Unit]) -> list[list[tuple[str, str, Unit]]]:
+    """Ways of cutting the free lines into pieces: (piece text, kind, the line it came from)."""
+    lines = [(u.text, "line", u) for u in free if not is_chatter(u.text)]
+    by_piece: list[tuple[str, str, Unit]] = []
+    by_comma: list[tuple[str, str, Unit]] = []
+    for text, _, unit in lines:
+        pieces = [p for p in re.split(r"\s+/\s+|\s*;\s*|\s+\|\s+", text) if p.strip()]
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-ZÆØÅ0-9\"«])", text) if s.strip()]
+        parts = pieces if len(pieces) > 1 else sentences
+        kind = "piece" if len(pieces) > 1 else "sentence" if len(sentences) > 1 else "line"
+        by_piece += [(p, kind, unit) for p in parts if not is_chatter(p)]
+        for p in parts:
+            commas = [c for c in re.split(r"\s*,\s*", p) if c.strip()]
+            if len(commas) > 1 and all(len(c.split()) <= 6 for c in commas):
+                by_comma += [(c, "comma", unit) for c in commas]
+            elif not is_chatter(p):
+                by_comma.append((p, kind, unit))
+    cuts = [lines[:MAX_PIECES], by_piece[:MAX_PIECES]]
+    if by_comma != by_piece:
+        cuts.append(by_comma[:MAX_PIECES])
+    return cuts
+
+
+REUSE = 0.95  # one sentence answering two questions ("Ja, jeg går dit for å lese aviser") counts a little less
+
+
+def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...]) -> tuple[list[Placed], float]:
+    """Place pieces on questions in order. A piece may answer several questions in a row (not a text
+    question), and a question may take several pieces in a row ("benker … Møteplasser har vi nok av")."""
+    n, m = len(pieces), len(questions)
+    fits = [[_fit(text, kind, q) for q in questions] for text, kind, _ in pieces]
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    step: list[list[int]] = [[0] * (m + 1) for _ in range(n + 1)]
+    # steps: 0 skip piece, 1 skip question, 2 place and go on, 3 place and read the piece again for the
+    # next question, 4 place and give the next piece to the same question
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            options = [(best[i + 1][j], 0), (best[i][j + 1], 1)]
+            score = fits[i][j][1]
+            if score > 0:
+                options.append((score + best[i + 1][j + 1], 2))
+                if questions[j].type is not QuestionType.TEXT and pieces[i][1] == "sentence":
+                    options.append((score * REUSE + best[i][j + 1], 3))
+                if i + 1 < n and fits[i + 1][j][1] > 0 and _together(pieces[i], pieces[i + 1], questions[j]):
+                    options.append((score + best[i + 1][j], 4))
+            best[i][j], step[i][j] = max(options, key=lambda o: (round(o[0], 6), -o[1]))
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < n and j < m:
+        move = step[i][j]
+        if move >= 2:
+            pairs.append((i, j))
+        if move in (0, 4):
+            i += 1
+        elif move == 1 or move == 3:
+            j += 1
+        else:
+            i, j = i + 1, j + 1
+    used = [i for i, _ in pairs]
+    full = n >= 2 and len(pairs) == n and len(set(used)) == n and len({j for _, j in pairs}) == n
+    out = []
+    for j in sorted({j for _, j in pairs}):
+        mine = [i for i, jj in pairs if jj == j]
+        question = questions[j]
+        kinds = [pieces[i][1] for i in mine]
+        worst = min(PLACED[k] for k in kinds)
+        sure = worst if full or "sentence" in kinds else min(worst, LOOSE)
+        if len(mine) == 1:
+            text, value = pieces[mine[0]][0], fits[mine[0]][j][0]
+        else:
+            text = " ".join(pieces[i][0] for i in mine)
+            value = _fit(text, "sentence" if "sentence" in kinds else kinds[0], question)[0]
+            sure = min(sure, PLACED["sentence"])
+        if used.count(mine[0]) > 1:
+            sure = min(sure, PLACED["sentence"])  # a piece read for two questions: confirm it
+        if question.type is QuestionType.TEXT:
+            # In a full one-per-line layout the place says which question a line answers; else the words must.
+            sure = sure if full else value.confidence
+            value = Value(value.answer, 0.95 if full else 1.0, evidence=value.evidence)
+        if value.ok:
+            value = Value(value.answer, round(value.confidence * sure, 3), evidence=value.evidence)
+        unit = pieces[mine[0]][2]
+        out.append(Placed(question, value, text, unit.index, unit.corrects))
+    return out, best[0][0]
+
+
+def _together(a: tuple[str, str, Unit], b: tuple[str, str, Unit], question: Question) -> bool:
+    """Two pieces in a row may answer one question: sentences of one paragraph, or (not for free text)
+    comma pieces of one line."""
+    if question.type not in (QuestionType.MULTI, QuestionType.TEXT):
+        return False  # one value: a second piece for it is a second answer, not more of the same
+    if a[1] == "sentence" and b[1] == "sentence":
+        return a[2].block == b[2].block
+    return question.type is QuestionType.MULTI and a[2] is b[2]
+
+
+def _fit(text: str, kind: str, question: Question) -> tuple[Value, float]:
+    """A piece read as an answer to a question, and how much that reading explains the piece."""
+    if question.type is QuestionType.TEXT:
+        return _text_fit(text, kind, question)
+    value = read_value(text, question, anchored=kind != "sentence")
+    if value.ok:
+        words = [w for w in words_of(text).words if w not in FUNCTION_WORDS]
+        return value, value.confidence + (ECHO if _echoes(words, question) else 0.0)
+    if value.problem and kind != "sentence" and len(text.split()) <= 4 and _names_something(text):
+        return value, 0.2  # answer-shaped but unreadable ("3 eller 4"): ask about it
+    return value, 0.0
+
+
+def _names_something(text: str) -> bool:
+    return any(w not in FUNCTION_WORDS for w in words_of(text).words)
+
+
+def _text_fit(text: str, kind: str, question: Question) -> tuple[Value, float]:
+    value = read_text(text)
+    if not value.ok:
+        return value, 0.05 if value.skipped else 0.0
+    words = [w for w in words_of(text).words if w not in FUNCTION_WORDS]
+    if not words:
+        return Value(), 0.0
+    echoed = _echoes(words, question)
+    sure = TEXT_BY_WORDS if echoed else TEXT_BY_PLACE
+    if kind == "sentence" and not echoed:
+        sure = 0.3
+    return Value(value.answer, sure, evidence="own words"), sure * 0.6
+
+
+def _echoes(words: list[str], question: Question) -> bool:
+    """The piece repeats a meaningful word of the question ("Butikken bør ligge …" for "Hvor … bør butikken ligge?")."""
+    target = [w for w in words_of(question.text).words if w not in FUNCTION_WORDS and len(w) >= 4
+              and w not in ("baerum", "kommunen", "kommune", "hvor", "hva", "korleis", "hvordan", "kva")]
+    return any(same_word(w, t) >= 0.85 for w in words for t in target)
+
+
+def is_chatter(text: str) -> bool:
+    """Greetings, thanks, "Her er svarene mine:" and other lines that answer nothing."""
+    stripped = text.strip()
+    if stripped.endswith(":"):
+        return True
+    words = list(words_of(stripped).words)
+    if not words:
+        return True
+    pointer = lx.find_phrases(words, lx.POINTERS)
+    if pointer and len(words) <= 12:
+        return True  # "Svarene står under hvert spørsmål (i rødt)."
+    spans = lx.find_phrases(words, lx.CHATTER)
+    if spans and spans[0][0] == 0:
+        covered = sum(e - s for s, e in spans)
+        return covered >= len(words) - 2 or len(words) <= 4
+    return False

@@ -1,0 +1,382 @@
+"""What one piece of a reply says about one question: the options it names, the numbers it gives.
+
+`mentions` finds every option a piece of text names (by letter, by its words in any inflection,
+a synonym, a typo, yes/no/don't-know words for the options that mean them) and whether the
+text rejects it ("bøker har biblioteket allerede", "ikke elektronikk", "alt unntatt bøker").
+`numbers` finds the values a text gives on a scale (digits, words, "en treer", "terningkast
+fem", "4 av 5", the scale's own labels, "middels"), leaving out counts, dates and times.
+Both are pure and bounded; `values` turns them into an answer and a confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from mailbot.campaigns import Question
+from mailbot.reading import lexicon as lx
+from mailbot.reading.vocabulary import EQUIVALENTS, GRADE_WORDS, NUMBER_WORDS, fold
+from mailbot.reading.words import same_word
+
+MAX_WORDS = 120  # of one piece of text: an answer is never longer, and it bounds every scan
+
+FUNCTION_WORDS = frozenset(fold(w) for w in (
+    "og", "eller", "i", "på", "ved", "til", "av", "for", "med", "en", "et", "ei", "ein", "eit", "the", "a", "an",
+    "of", "and", "or", "in", "at", "to", "du", "jeg", "eg", "det", "er", "som", "fra", "frå", "om", "mer", "meir",
+    "mest", "more", "most", "der", "her", "seg", "sin", "sine", "din", "ditt", "dine", "man",
+))
+_LETTER = re.compile(r"(?<![\w'’-])([A-Za-z])(?![\w'’-])")
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*|[&+/]")
+_BREAK = re.compile(r"[.;:!?()\[\]–—]|,|\s-\s|\n")
+
+
+@dataclass(frozen=True)
+class Words:
+    """A piece of text as folded words, each with the clause it stands in."""
+
+    text: str
+    words: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]  # character span of each word in `text`
+    clause: tuple[int, ...]  # clause number of each word: punctuation and "men"/"but" start a new one
+
+
+@lru_cache(maxsize=4096)
+def words_of(text: str) -> Words:
+    text = text[:2000]
+    words: list[str] = []
+    spans: list[tuple[int, int]] = []
+    clause: list[int] = []
+    current = 0
+    last_end = 0
+    for match in _WORD.finditer(text):
+        if len(words) >= MAX_WORDS:
+            break
+        if _BREAK.search(text, last_end, match.start()):
+            current += 1
+        word = fold(match.group(0)) or match.group(0)
+        if word in lx.CLAUSE_BREAKS and words:
+            current += 1
+        words.append(word)
+        spans.append((match.start(), match.end()))
+        clause.append(current)
+        last_end = match.end()
+    return Words(text, tuple(words), tuple(spans), tuple(clause))
+
+
+# --- options -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    text: str
+    key: str  # A, B, C …
+    phrases: tuple[tuple[str, ...], ...]  # its folded words, and those of its synonyms
+    content: tuple[str, ...]  # its words that carry meaning
+    distinct: tuple[str, ...]  # those no other option of the question has
+    polarity: str | None  # yes | no | dk, for options that mean agreement, refusal, or not knowing
+
+
+@lru_cache(maxsize=512)
+def options_of(question: Question) -> tuple[Option, ...]:
+    folded = [tuple(fold(o).split()) for o in question.options]
+    contents = [tuple(w for w in f if w not in FUNCTION_WORDS) or f for f in folded]
+    out = []
+    for (key, text), words, content in zip(question.keyed_options, folded, contents, strict=True):
+        others = {w for c in contents if c is not content for w in c}
+        distinct = tuple(w for w in content if not any(same_word(w, o) >= 0.85 for o in others))
+        phrases = [words] + [tuple(p.split()) for group in EQUIVALENTS if " ".join(words) in group
+                             for p in group if p != " ".join(words)]
+        out.append(Option(text, key, tuple(p for p in phrases if p), content, distinct, _polarity(words)))
+    return tuple(out)
+
+
+def _polarity(words: tuple[str, ...]) -> str | None:
+    if not words:
+        return None
+    if lx.has_phrase(list(words), lx.DONT_KNOW) and len(words) <= 3:
+        return "dk"
+    if words[0] in ("ja", "yes", "jo"):
+        return "yes"
+    if words[0] in ("nei", "no") or words in (("aldri",), ("never",)):
+        return "no"
+    return None
+
+
+@dataclass(frozen=True)
+class Mention:
+    option: Option
+    start: int  # word index
+    end: int
+    strength: float  # how surely the words name this option
+    via: str  # key | phrase | word | yes | no | dk | all
+    negated: bool = False
+
+
+def mentions(text: str, question: Question) -> list[Mention]:
+    """Every option `text` names, in order, each marked negated when the text rejects it."""
+    w = words_of(text)
+    options = options_of(question)
+    found: list[Mention] = []
+    taken: set[int] = set()
+
+    def add(m: Mention) -> None:
+        found.append(m)
+        taken.update(range(m.start, m.end))
+
+    dk_spans = lx.find_phrases(list(w.words), lx.DONT_KNOW)
+    for option in options:  # whole option texts first: "Vet ikke", "Ja, av og til", "Buss eller bane"
+        for phrase in option.phrases:
+            if len(phrase) < 2:
+                continue
+            for start in _phrase_at(w.words, phrase):
+                if not taken.intersection(range(start, start + len(phrase))):
+                    add(Mention(option, start, start + len(phrase), 1.0, "phrase"))
+    for start, end in dk_spans:
+        dk = [o for o in options if o.polarity == "dk"]
+        if len(dk) == 1 and not taken.intersection(range(start, end)):
+            add(Mention(dk[0], start, end, 0.95, "dk"))
+        taken.update(range(start, end))
+    for i, word in enumerate(w.words):
+        if i in taken or word in FUNCTION_WORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        best: tuple[float, Option] | None = None
+        tied = False
+        for option in options:
+            score = _word_score(word, option)
+            if score and (best is None or score > best[0]):
+                best, tied = (score, option), False
+            elif score and best is not None and score == best[0] and option is not best[1]:
+                tied = True
+        if best is not None and not tied:
+            add(Mention(best[1], i, i + 1, best[0], "word"))
+    found += _polarity_mentions(w, options, taken)
+    found += _letter_mentions(text, w, options)
+    found.sort(key=lambda m: m.start)
+    return [_with_negation(m, w, dk_spans) for m in found]
+
+
+def _phrase_at(words: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
+    n = len(phrase)
+    return [i for i in range(len(words) - n + 1)
+            if all(same_word(words[i + k], phrase[k]) >= 0.85 for k in range(n))]
+
+
+def _word_score(word: str, option: Option) -> float:
+    best = 0.0
+    for phrase in option.phrases:
+        if len(phrase) == 1:
+            best = max(best, same_word(word, phrase[0]))
+    if best >= 0.8:
+        return best
+    if option.polarity is None and (len(option.content) > 1 or option.content != option.phrases[0]):
+        # One distinctive word of a longer option ("benker" for "Benker og hvileplasser").
+        for part in option.distinct:
+            if len(part) >= 4 and same_word(word, part) >= 0.85:
+                best = max(best, 0.75 * same_word(word, part))
+    return best
+
+
+def _polarity_mentions(w: Words, options: tuple[Option, ...], taken: set[int]) -> list[Mention]:
+    out = []
+    words = list(w.words)
+    for group, polarity in ((lx.YES, "yes"), (lx.NO, "no")):
+        targets = [o for o in options if o.polarity == polarity]
+        if not targets:
+            continue
+        for start, end in lx.find_phrases(words, group):
+            if taken.intersection(range(start, end)):
+                continue
+            if polarity == "no" and words[start] in ("ikke", "ikkje", "not", "never", "aldri") and end - start == 1:
+                continue  # a bare "ikke" negates what follows; it is not the answer "Nei"
+            if len(targets) == 1:
+                out.append(Mention(targets[0], start, end, 0.95, polarity))
+            else:  # "Ja" to "Ja, alltid" / "Ja, av og til": only a clear second word decides
+                out.extend(Mention(t, start, end, 0.5, polarity) for t in targets)
+    return out
+
+
+def _letter_mentions(text: str, w: Words, options: tuple[Option, ...]) -> list[Mention]:
+    """Option letters: "B og E", "a)", "alternativ C", "bce" run together, "A, tror jeg"."""
+    keys = {o.key: o for o in options}
+    out: list[Mention] = []
+    listy = _only_letters(w, keys)
+    for i, ((start, end), word) in enumerate(zip(w.spans, w.words, strict=True)):
+        raw = text[start:end]
+        if len(raw) == 1 and raw.upper() in keys:
+            after = text[end : end + 2]
+            before = w.words[i - 1] if i else ""
+            formatted = after[:1] in (")", ".", ",", ":", "") or after.startswith(" )") or end == len(text)
+            strong = listy or before in ("alternativ", "alt", "svar", "option", "valg", "bokstav", "velger",
+                                         "choose", "pick", "vel", "velg", "answer", "letter", "punkt")
+            if raw == "I" and not (listy or after[:1] == ")"):
+                continue  # the English pronoun
+            after_letter = i > 0 and len(text[w.spans[i - 1][0]:w.spans[i - 1][1]]) == 1 and before.upper() in keys
+            joined = before in lx.JOINERS and (after_letter or i > 1 and w.words[i - 2].upper() in keys)
+            if raw.isupper() and not formatted and not strong and joined:
+                strong = True  # "B og C (barneklær)": a letter joined to a letter
+            if raw.isupper() and (formatted or strong) or raw.islower() and (listy or strong and formatted):
+                out.append(Mention(keys[raw.upper()], i, i + 1, 1.0 if listy or strong else 0.85, "key"))
+        elif listy and 2 <= len(raw) <= len(keys) and raw.isalpha() and len(set(raw.lower())) == len(raw):
+            letters = [keys.get(c.upper()) for c in raw]
+            if all(letters) and not _is_word(word):
+                out.extend(Mention(o, i, i + 1, 0.85, "key") for o in letters if o)  # "bce"
+    return out
+
+
+def _only_letters(w: Words, keys: dict[str, Option]) -> bool:
+    """The text is letters and list words only: "B og E", "a, c", "bce", "A, tror jeg"."""
+    rest = [x for x in w.words if x not in lx.JOINERS and not lx.has_phrase([x], lx.HEDGES)
+            and x not in ("jeg", "eg", "i", "svar", "alternativ", "alternativene", "velger", "vel", "tror", "trur")]
+    return bool(rest) and len(rest) <= 8 and all(
+        len(x) == 1 and x.upper() in keys
+        or (2 <= len(x) <= 6 and all(c.upper() in keys for c in x) and not _is_word(x))
+        for x in rest
+    )
+
+
+@lru_cache(maxsize=2048)
+def _is_word(folded: str) -> bool:
+    from mailbot.reading.words import forms
+
+    return len(forms(folded)) > 2 or folded in FUNCTION_WORDS or folded in ("bad", "dead", "bed", "cab", "ace")
+
+
+def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]]) -> Mention:
+    if m.via in ("dk", "no", "key") or m.option.polarity == "no":
+        return m
+    words = list(w.words)
+    clause = w.clause[m.start]
+    in_dk = {i for s, e in dk_spans for i in range(s, e)}
+    for start, end in lx.find_phrases(words[: m.start], lx.NEGATORS):
+        if w.clause[start] != clause or start in in_dk:
+            continue
+        if words[start : start + 2] in (["ikke", "bare"], ["ikkje", "berre"], ["not", "only"], ["ikke", "minst"]):
+            continue
+        if m.start - end <= 4:
+            return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)
+    tail = [(i, x) for i, x in enumerate(words) if i >= m.end and w.clause[i] == clause]
+    if tail and lx.find_phrases([x for _, x in tail], lx.REJECTING):
+        return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)
+    return m
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Number:
+    value: int
+    start: int
+    end: int
+    strength: float
+    out_of: int | None = None  # "4 av 5": the 5
+
+
+def numbers(text: str, question: Question) -> list[Number]:
+    """The values `text` gives on `question`'s scale, in order (counts, dates, times and years left out)."""
+    low = question.min if question.min is not None else 1
+    high = question.max if question.max is not None else 5
+    w = words_of(text)
+    words = w.words
+    alone = len([x for x in words if x not in lx.JOINERS]) <= 2
+    out: list[Number] = []
+    denominators: set[int] = set()
+    for i, word in enumerate(words):
+        value, kind = _number_word(word)
+        if value is None or i in denominators:
+            continue
+        if word in ("en", "ein", "ei", "et", "eit", "a", "an", "one") and _number_word(
+                words[i + 1] if i + 1 < len(words) else None)[1] == "grade":
+            continue  # "en treer": the article of a grade
+        start, end = w.spans[i]
+        if kind == "digit" and _in_date_or_time(text, start, end):
+            continue
+        after = words[i + 1] if i + 1 < len(words) else ""
+        before = words[i - 1] if i else ""
+        if after in lx.COUNTED or (kind == "digit" and len(word) >= 3 and value > high):
+            continue
+        out_of = None
+        if after in ("av", "of", "out", "ut", "/") or text[end : end + 1] == "/":
+            j = i + 1 + (words[i + 1 : i + 3] in (["out", "of"], ["ut", "av"]))
+            k = next((k for k in range(j + 1, min(j + 3, len(words))) if _number_word(words[k])[0] is not None), None)
+            out_of = _number_word(words[k])[0] if k is not None else None
+            if k is not None:
+                denominators.add(k)  # the 5 of "4 av 5" is not a value of its own
+            if out_of is None and text[end : end + 1] == "/":
+                m = re.match(r"/\s*(\d{1,2})", text[end:])
+                out_of = int(m.group(1)) if m else None
+        if kind == "grade":
+            strength = 0.9
+        elif before in ("terningkast", "terning"):
+            strength = 1.0
+        elif out_of is not None:
+            strength = 1.0 if out_of == high else 0.0
+        elif kind == "digit":
+            leading = i == 0 and len(words) <= 5  # "3 – helt ok", "4 (ganske fornøyd)"
+            strength = 1.0 if alone else 0.9 if leading else 0.85 if before in lx.RATING_LEADS else 0.7
+        elif alone or before in lx.RATING_LEADS - {"for", "på", "til", "med", "an"}:
+            if word in ("en", "ein", "ett", "eitt", "one", "to", "fire") and not alone:
+                strength = 0.6
+            else:
+                strength = 0.95 if alone else 0.8
+        else:
+            continue  # "en" the article, "to" the preposition, "fire" the English noun
+        if out_of is not None and out_of != high:
+            out.append(Number(value, i, i + 1, 0.0, out_of))  # "4 av 10" on a 1–5 scale: not this scale
+            continue
+        if low <= value <= high or strength >= 0.9:
+            out.append(Number(value, i, i + 1, strength, out_of))
+    out += _label_numbers(w, question, low, high, {n.start for n in out})
+    out.sort(key=lambda n: n.start)
+    return out
+
+
+def _number_word(word: str | None) -> tuple[int | None, str]:
+    if not word:
+        return None, ""
+    if word.isdigit():
+        return (int(word), "digit") if len(word) <= 3 else (None, "")
+    if word in GRADE_WORDS:
+        return GRADE_WORDS[word], "grade"
+    if word in NUMBER_WORDS:
+        return NUMBER_WORDS[word], "word"
+    return None, ""
+
+
+_DATE_OR_TIME = re.compile(r"\d{1,2}[.:]\d{2}|\d{1,2}\.\s?\d{1,2}\.|\d{1,2}\.\s?(?:[a-zæøå]{3,9})\b|\d{4}")
+
+
+def _in_date_or_time(text: str, start: int, end: int) -> bool:
+    window = text[max(0, start - 3) : end + 12].lower()
+    for m in _DATE_OR_TIME.finditer(window):
+        s = max(0, start - 3) + m.start()
+        if s <= start < max(0, start - 3) + m.end() and not re.match(r"\d{1,2}\.\s?(av|of|out|poeng)\b",
+                                                                       text[start:end + 8].lower()):
+            month = re.match(r"\d{1,2}\.\s?([a-zæøå]+)", text[start:end + 12].lower())
+            if month and fold(month.group(1)) not in lx.COUNTED:
+                continue  # "3. Ja": a question number and a word, not a date
+            return True
+    return False
+
+
+def _label_numbers(w: Words, question: Question, low: int, high: int, used: set[int]) -> list[Number]:
+    words = list(w.words)
+    out: list[Number] = []
+    for label, value in ((question.max_label, high), (question.min_label, low)):
+        if not label:
+            continue
+        target = [x for x in fold(label).split() if x not in FUNCTION_WORDS]
+        if not target:
+            continue
+        for start in range(len(words) - len(target) + 1):
+            if all(same_word(words[start + k], target[k]) >= 0.85 for k in range(len(target))) and (
+                    start not in used and not any(n.start <= start < n.end for n in out)):
+                out.append(Number(value, start, start + len(target), 0.85 if len(target) > 1 else 0.6))
+    for group, value in ((lx.SCALE_TOP, high), (lx.SCALE_BOTTOM, low)):
+        for start, end in lx.find_phrases(words, group):
+            out.append(Number(value, start, end, 0.6))
+    if (high - low) % 2 == 0:
+        for start, end in lx.find_phrases(words, lx.SCALE_MIDDLE):
+            out.append(Number((low + high) // 2, start, end, 0.7))
+    return out

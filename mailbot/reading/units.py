@@ -1,0 +1,364 @@
+"""A resident's typed text cut into answer units, each tied to a question where the layout says which.
+
+Units tied to a question (`Unit.question`) come from a number ("1 A 2 B,C 3 4 4 Sandvika", "2bce",
+"Spørsmål 3: fire"), from typing under a quoted question ("> 2. Hvilke varer …?"), from a copy of
+the question's text, or from typing inside an unprefixed original. Everything else is a free line,
+kept in order with its paragraph, for `align` to place by what it says and where it stands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from mailbot.campaigns import Question, QuestionType, Survey
+from mailbot.reading.values import Value
+from mailbot.reading.vocabulary import CORRECTION, fold
+
+MAX_LINES = 400
+MAX_LINE_CHARS = 300
+MAX_MARKS = 40  # question numbers considered on one line
+
+Reader = Callable[[str, Question], Value]
+
+
+@dataclass(frozen=True)
+class Unit:
+    text: str
+    question: Question | None  # the question the layout ties it to, if any
+    how: str  # number | under-quote | copied | original | line
+    index: int  # position in the reply
+    block: int = 0  # paragraph (free lines)
+    corrects: bool = False  # typed after "nei forresten": replaces earlier answers
+    value: Value | None = None  # read already while splitting (numbered lines)
+
+
+def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Unit]:
+    """Units of `text` (lines starting with ">" are quoted context) for `survey`.
+
+    `signer` is the sender's display name: a line that is only that name (or its initials) is
+    the signature, not an answer.
+    """
+    names = frozenset(fold(signer).split())
+    lines = [line[:MAX_LINE_CHARS] for line in text.splitlines()[:MAX_LINES]]
+    units: list[Unit] = []
+    anchor: Question | None = None
+    anchored: list[str] = []
+    block = 0
+    numbered = [(_numbered(line.strip(), survey, read) if not line.strip().startswith(">") else None)
+                for line in lines]
+    numbered_lines = sum(1 for n in numbered if n)
+
+    def close() -> None:
+        nonlocal anchored
+        if anchor is not None and any(a.strip() for a in anchored):
+            units.append(Unit(_join(anchored, anchor), anchor, "under-quote", len(units)))
+        anchored = []
+
+    consumed: set[int] = set()
+    for index, line in enumerate(lines):
+        if index in consumed:
+            continue
+        stripped = line.strip()
+        if stripped.startswith(">"):
+            quoted = re.sub(r"^(>\s?)+", "", stripped)
+            question = echoed_question(quoted, survey)
+            if question is not None:
+                close()
+                anchor = question
+            elif quoted and not is_boilerplate(quoted) and (anchor is None or any(a.strip() for a in anchored)):
+                # A quoted line right under a question is the rest of it (a wrapped line, the scale hint).
+                close()
+                anchor = None
+            continue
+        if anchor is not None:
+            anchored.append(line)
+            continue
+        if not stripped:
+            block += 1
+            continue
+        copied = copied_question(stripped, survey)
+        if copied is not None:
+            question, rest = copied
+            if rest:
+                units.append(Unit(rest, question, "copied", len(units)))
+            else:
+                close()
+                anchor = question
+            continue
+        pieces = numbered[index]
+        corrects = bool(CORRECTION.search(stripped))
+        if pieces and (numbered_lines >= 2 or _firm(stripped, pieces)):
+            units.extend(Unit(t, q, "number", len(units), block, corrects, v) for q, v, t in pieces)
+            last = pieces[-1][0]
+            if last.type is QuestionType.TEXT:
+                more = _more_lines(lines, index + 1, numbered, names, lambda t: bool(_corrections(t, survey, read)))
+                if more:
+                    whole = "\n".join([units[-1].text, *(lines[i].strip() for i in more)]).strip()
+                    units[-1] = Unit(whole, last, "number", units[-1].index, block, corrects, read(whole, last))
+                    consumed.update(more)
+            continue
+        if corrects:
+            found = _corrections(stripped, survey, read)
+            if found:
+                units.extend(Unit(t, q, "number", len(units), block, True, v) for q, v, t in found)
+                continue
+        if not signed(stripped, names):
+            units.append(Unit(stripped, None, "line", len(units), block, corrects))
+    close()
+    return units
+
+
+_SIGN_OFF = frozenset(("mvh", "hilsen", "helsing", "vennlig", "venleg", "beste", "med", "regards", "best", "kind",
+                       "cheers", "thanks", "takk", "hils", "wishes", "from", "fra", "fraa", "frå", "hilsener"))
+
+
+def signed(line: str, names: frozenset[str]) -> bool:
+    """ "Ole Martin", "S. Moldestad", "Mvh Kari": the sender's own name, so a signature."""
+    if not names or len(line) > 60:
+        return False
+    words = [w for w in fold(line.split(",")[0]).split() if w not in _SIGN_OFF]  # "Kari Nordmann, Bærums Verk"
+    if not words or len(words) > 4:
+        return False
+    initials = {n[0] for n in names}
+    return all(w in names or (len(w) == 1 and w in initials) for w in words) and any(len(w) > 1 for w in words)
+
+
+def _more_lines(lines: list[str], start: int, numbered: list, names: frozenset[str],
+                corrects: Callable[[str], bool]) -> list[int]:
+    """The lines a numbered free-text answer goes on over, up to the next number, quote or sign-off."""
+    from mailbot.reading.align import is_chatter  # align reads units; the chatter test is shared
+
+    taken: list[int] = []
+    blank = 0
+    for i in range(start, min(len(lines), start + 40)):
+        stripped = lines[i].strip()
+        if not stripped:
+            blank += 1
+            ends_open = (lines[taken[-1]] if taken else lines[start - 1]).rstrip().endswith(":")
+            if blank > 1 or not ends_open:
+                break  # a blank line ends the answer, unless it announced more ("Noen tanker:")
+            continue
+        if stripped.lower().startswith(("sendt fra", "sent from", "få outlook", "get outlook")):
+            break
+        if (stripped.startswith(">") or numbered[i] or is_chatter(stripped) or signed(stripped, names)
+                or (CORRECTION.search(stripped) and corrects(stripped))):
+            break
+        taken.extend(range(taken[-1] + 1 if taken else start, i + 1))
+        blank = 0
+    return [i for i in taken if lines[i].strip() or True]
+
+
+def _join(lines: list[str], question: Question) -> str:
+    kept = [line.strip() for line in lines if line.strip()]
+    return " ".join(kept)
+
+
+# --- numbered answers ----------------------------------------------------------------------------
+
+_BULLET = re.compile(
+    r"^[\s\-*•·#]*(?:(?:svar(?:ene|a)?|mine\s+svar|answers?|my\s+answers)\s*:\s*)?"
+    r"(?:(?:spørsmål|spm\.?|sp\.?|question|q|svar|nr\.?|oppgåve|oppgave)\s*)?(?=\d)",
+    re.I,
+)
+_NUMBER_MARK = re.compile(
+    r"(?:(?<=^)|(?<=[\s,;/])|(?<=[A-Za-z]))(?P<num>\d{1,2})"
+    r"(?P<sep>\s*[.):=]\s*|\s*[-–]\s+|\s+|(?=[A-Za-zÆØÅæøå]))"
+)
+
+
+def _numbered(line: str, survey: Survey, read: Reader) -> list[tuple[Question, Value, str]] | None:
+    """Split a line like "1 A 2 A,B 3 4 4 Sandvika" (or "1a2c3 4") into (question, value, text) pieces."""
+    line = _BULLET.sub("", line, count=1)
+    marks = []
+    for match in _NUMBER_MARK.finditer(line):
+        question = survey.question_by_number(int(match.group("num")))
+        if question is not None:
+            marks.append((match.start(), match.end(), question.number))
+        if len(marks) >= MAX_MARKS:
+            break
+    if not marks or marks[0][0] != 0:
+        return None
+    return _best_split(line, tuple(marks), survey, read)
+
+
+def _best_split(line: str, marks: tuple[tuple[int, int, int], ...], survey: Survey, read: Reader):
+    """The split at question numbers that reads the most values cleanly ("3 4 4 Sandvika": q3=4, q4=Sandvika)."""
+    memo: dict[int, tuple[float, tuple[tuple[int, int], ...]]] = {}
+
+    def value(i: int, end: int) -> Value:
+        question = survey.question_by_number(marks[i][2])
+        assert question is not None
+        return read(line[marks[i][1] : end].strip(" ,;"), question)
+
+    def score(v: Value) -> float:
+        return v.confidence if v.ok else (0.1 if v.skipped else -2.0)
+
+    def best(i: int) -> tuple[float, tuple[tuple[int, int], ...]]:
+        if i in memo:
+            return memo[i]
+        options: list[tuple[float, tuple[tuple[int, int], ...]]] = [(score(value(i, len(line))), ((i, len(marks)),))]
+        for j in range(i + 1, len(marks)):
+            if marks[j][2] <= marks[i][2] or not line[marks[i][1] : marks[j][0]].strip(" ,;"):
+                continue
+            rest_score, rest = best(j)
+            options.append((score(value(i, marks[j][0])) + rest_score, ((i, j), *rest)))
+        memo[i] = max(options, key=lambda o: (round(o[0], 6), -len(o[1])))
+        return memo[i]
+
+    out = []
+    for i, j in best(0)[1]:
+        end = marks[j][0] if j < len(marks) else len(line)
+        question = survey.question_by_number(marks[i][2])
+        assert question is not None
+        text = line[marks[i][1] : end].strip(" ,;")
+        out.append((question, read(text, question), text))
+    return out
+
+
+def _firm(line: str, pieces: list[tuple[Question, Value, str]]) -> bool:
+    """A lone numbered line counts if it looks like an answer, not prose starting with a number."""
+    if len(pieces) >= 2:
+        return True
+    question, value, _ = pieces[0]
+    punctuated = bool(re.match(r"^\s*(?:[#*\-]\s*)?(?:spørsmål|spm\.?|question|q)?\s*\d{1,2}\s*[.):=]", line, re.I))
+    if question.type is QuestionType.TEXT:
+        return punctuated
+    short = len(pieces[0][2].split()) <= 4  # "3 2 eller 3", "1 A og B": an answer to ask about, not prose
+    return punctuated or value.ok or bool(value.problem and short)
+
+
+def looks_numbered(line: str) -> int | None:
+    """The question number a line starts with when it is shaped like a numbered answer."""
+    match = re.match(r"^\s*(\d{1,2})(?:\s*[.):]\s*\S|[A-Za-zÆØÅæøå]{1,6}\b)", _BULLET.sub("", line, count=1))
+    return int(match.group(1)) if match else None
+
+
+_ON = r"(?:spørsmål|spm\.?|nummer|nr\.?|question|q|punkt|oppgave)"
+_TO_BE = r"(?:skal|skulle|burde|should)\s+(?:være|vere|vore|vera|bli|be|have\s+been)"
+_MEANT = r"(?:mente|meinte|meant|mener|meiner|mean)"
+_VALUE_END = (r"(?=\s*(?:,|\(|\bog\s+ikke\b|\bikke\b|\bikkje\b|\bnot\b|\bi\s+stedet\b|\bistedenfor\b|\binstead\b)"
+              r"|[.!?;]|$)")
+_CORRECTED = (
+    # "2 skal være 7", "spørsmål 5 skulle være A ikke C"
+    re.compile(rf"(?:{_ON}\s*)?(?<![\w.])(?P<n>\d{{1,2}})\s*[.:)]?\s+{_TO_BE}\s+(?P<v>.+?){_VALUE_END}", re.I),
+    # "på nummer 3 mente jeg 4, ikke 2", "on question 2 I meant B"
+    re.compile(rf"\b(?:på|paa|for|to|on|in|til|i)\s+{_ON}?\s*(?P<n>\d{{1,2}})\s*,?\s*(?:jeg|eg|i)?\s*{_MEANT}\s+"
+               rf"(?:jeg|eg|i)?\s*(?P<v>.+?){_VALUE_END}", re.I),
+    # "I meant 2 A and B", "mente 3: fire"
+    re.compile(rf"\b{_MEANT}\s+(?:jeg\s+|eg\s+)?(?:på\s+|on\s+)?{_ON}?\s*(?P<n>\d{{1,2}})\s*[.:)=]?\s*(?P<v>.+?){_VALUE_END}",
+               re.I),
+)
+
+
+def _corrections(line: str, survey: Survey, read: Reader) -> list[tuple[Question, Value, str]]:
+    """ "nei forresten, 1 C", "på nummer 3 mente jeg 4, ikke 2", "I meant 2 A and B": corrected answers."""
+    for pattern in _CORRECTED:
+        found = []
+        for match in pattern.finditer(line):
+            question = survey.question_by_number(int(match.group("n")))
+            if question is None or question.type is QuestionType.TEXT:
+                continue
+            value = read(match.group("v").strip(" :"), question)
+            if value.ok:
+                found.append((question, value, match.group(0)))
+        if found:
+            return found
+    pieces = []
+    for match in re.finditer(r"(?<![\w.])(\d{1,2})\s*[.):]?\s*([A-Za-z]|\d{1,2})(?!\w)", line):
+        question = survey.question_by_number(int(match.group(1)))
+        if question is None or question.type is QuestionType.TEXT:
+            continue
+        pieces.append((question, read(match.group(2), question), match.group(0)))
+    return pieces
+
+
+# --- answers under a question --------------------------------------------------------------------
+
+
+def echoed_question(quoted: str, survey: Survey) -> Question | None:
+    """The question a quoted line repeats ("1. Er det behov …?"), if any."""
+    match = re.match(r"^\s*(\d{1,2})\s*[.)]\s*(.+)$", quoted)
+    if match:
+        question = survey.question_by_number(int(match.group(1)))
+        if question is not None and _similar_start(match.group(2), question.text):
+            return question
+    copied = copied_question(quoted, survey)
+    return copied[0] if copied and not copied[1] else None
+
+
+def copied_question(line: str, survey: Survey) -> tuple[Question, str] | None:
+    """A line starting with a question's text (perhaps after its number), and what follows it on the line."""
+    line = re.sub(r"^\s*\d{1,2}\s*[.)]\s*", "", line)
+    words = list(re.finditer(r"\w+", line))
+    if len(words) < 3:
+        return None
+    for question in survey.questions:
+        target = question_words(question.text)
+        if len(target) < 3 or len(words) < len(target):
+            continue
+        typed = [fold(w.group(0)) for w in words[: len(target)]]
+        if sum(a != b for a, b in zip(typed, target, strict=False)) <= max(0, len(target) // 8):
+            rest = line[words[len(target) - 1].end() :]
+            rest = re.sub(r"^[^\w(]*", "", rest)
+            rest = re.sub(r"^\([^()]*\)\s*[:?.]*\s*", "", rest)  # "(velg én eller flere)"
+            return question, rest.strip()
+    return None
+
+
+@lru_cache(maxsize=256)
+def question_words(question_text: str) -> tuple[str, ...]:
+    """The folded words of a question up to its "?"."""
+    return tuple(fold(re.sub(r"\([^()]*\)", " ", question_text).split("?")[0]).split())
+
+
+def _similar_start(typed: str, question_text: str) -> bool:
+    target = question_words(question_text)
+    words = fold(typed).split()[: len(target)]
+    if not target:
+        return False
+    return sum(a == b for a, b in zip(words, target, strict=False)) >= max(1, int(0.7 * len(target)))
+
+
+def is_boilerplate(quoted: str) -> bool:
+    """Option lists and scale hints printed under a question in the survey email."""
+    if re.match(r"^\s*(\(?[A-Z]\)\s*\S[^()]{0,60}?\s*){2,}$", quoted):
+        return True
+    return quoted.lstrip().startswith("(") and "=" in quoted
+
+
+def typed_into_original(original: str, survey: Survey) -> list[Unit]:
+    """Answers typed under the questions inside an unprefixed original (Outlook "red text")."""
+    units: list[Unit] = []
+    anchor: Question | None = None
+    collected: list[str] = []
+
+    def close() -> None:
+        if anchor is not None and collected:
+            units.append(Unit(_join(collected, anchor), anchor, "original", len(units)))
+
+    for line in original.splitlines()[:MAX_LINES]:
+        line = line[:MAX_LINE_CHARS].strip()
+        question = echoed_question(line, survey) if line else None
+        if question is not None:
+            close()
+            anchor, collected = question, []
+            continue
+        if anchor is None:
+            continue
+        if not line:
+            if collected:
+                close()
+                anchor, collected = None, []
+            continue
+        if re.match(r"^(svar ved|answer by|svar på denne|reply to this|svar med|reply with)", line, re.I):
+            close()
+            anchor, collected = None, []  # the invitation's instructions and example follow: no answers there
+            continue
+        if is_boilerplate(line):
+            continue
+        collected.append(line)
+    close()
+    return units
