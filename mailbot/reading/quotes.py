@@ -147,6 +147,8 @@ def extract_new_text(body: str) -> NewText:
     quoted_run: list[str] = []  # the prefixed quote just passed, for context
     in_signature = False
     forwarded = False  # inside a forwarded message, its header block is content, not a quote
+    # Header lengths by line: a signature's tail is looked over from many lines above it.
+    headers: dict[int, int] = {}
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -173,7 +175,7 @@ def extract_new_text(body: str) -> NewText:
                 original = lines[i + 1 :]
                 break
             forwarded = True  # a bare forward: the forwarded message is what was sent to us
-        header_len = 0 if forwarded else _original_header_at(lines, low, i)
+        header_len = 0 if forwarded else _header_at(lines, low, i, headers)
         if header_len:
             before = _text_before_header(head, low_head)
             if before:
@@ -187,12 +189,12 @@ def extract_new_text(body: str) -> NewText:
                 continue
             original = lines[i + header_len :]
             break
-        if (
+        if not in_signature and (
             _is_device_line(low_head)
             or _DISCLAIMER.match(low_head)
-            or _ends_in_signature(lines, low, i)
+            or _ends_in_signature(lines, low, i, headers)
             or _SIGN_OFF.match(low_head)
-            and _short_tail(lines, low, i + 1)
+            and _short_tail(lines, low, i + 1, headers)
         ):
             in_signature = True
         if in_signature:
@@ -233,6 +235,14 @@ def _unquote(line: str) -> str:
         if line.startswith((" ", "\t"), end):
             end += 1
     return line[end:]
+
+
+def _header_at(lines: list[str], low: list[str], i: int, headers: dict[int, int]) -> int:
+    """`_original_header_at`, asked once per line."""
+    found = headers.get(i)
+    if found is None:
+        found = headers[i] = _original_header_at(lines, low, i)
+    return found
 
 
 def _original_header_at(lines: list[str], low: list[str], i: int) -> int:
@@ -316,6 +326,8 @@ def _header_block(low: list[str], i: int) -> int:
     while j < len(low) and j < i + 16:
         found = _field(low[j][:MAX_SCAN_CHARS])
         if found is not None:
+            if any(found[0] is seen for seen in fields):  # one dict per field name in the table
+                break  # a block names each field once: "From: x" / "From: y" is two tries at one
             fields.append(found[0])
             values.append(found[1])
             end, wrapped = j, 0
@@ -453,14 +465,14 @@ def _next_nonblank(lines: list[str], j: int) -> int | None:
     return None
 
 
-def _ends_in_signature(lines: list[str], low: list[str], i: int) -> bool:
+def _ends_in_signature(lines: list[str], low: list[str], i: int, headers: dict[int, int]) -> bool:
     """A delimiter line ("-- ", "---") with a short tail, or a dashed name as the last line."""
     line = lines[i]
-    if line in ("-- ", "--") or (_SIGNATURE_DELIMITER.match(line.strip()) and _short_tail(lines, low, i + 1)):
+    if line in ("-- ", "--") or (_SIGNATURE_DELIMITER.match(line.strip()) and _short_tail(lines, low, i + 1, headers)):
         return True
     if not _DASHED_NAME.match(line):
         return False
-    previous = next((p for p in reversed(lines[:i]) if p.strip()), "")
+    previous = next((lines[k] for k in range(i - 1, -1, -1) if lines[k].strip()), "")
     following = [k for k in range(i + 1, min(i + 4, len(lines))) if lines[k].strip()]
     # "- Møbler" after "- Ja" is a list of answers, not a signature. Only a phone's own
     # line ("-Lev." / "Sent from my HTC smartphone!") or a signature block ("-Kari" / "--"
@@ -468,18 +480,18 @@ def _ends_in_signature(lines: list[str], low: list[str], i: int) -> bool:
     if previous.lstrip().startswith("-"):
         return False
     if following and _SIGNATURE_DELIMITER.match(lines[following[0]].strip()):
-        return _short_tail(lines, low, following[0] + 1)
+        return _short_tail(lines, low, following[0] + 1, headers)
     return all(_is_device_line(low[k]) for k in following)
 
 
-def _short_tail(lines: list[str], low: list[str], j: int) -> bool:
+def _short_tail(lines: list[str], low: list[str], j: int, headers: dict[int, int]) -> bool:
     """A sign-off starts a signature only when little, and nothing answer-like, follows it:
     a few short lines, or a whole business card (name, title, address, phones) up to the
     quote or the end."""
     rest = []
     complete = False
     for k in range(j, min(j + 18, len(lines))):
-        if _is_quoted(lines[k]) or _original_header_at(lines, low, k):
+        if _is_quoted(lines[k]) or _header_at(lines, low, k, headers):
             complete = True
             break
         rest.append(lines[k])
