@@ -7,8 +7,9 @@ and run `Bot.read_inbound`; what the bot would send is composed for real by
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
@@ -22,7 +23,9 @@ from sqlalchemy import select
 
 from mailbot.bot import Bot
 from mailbot.campaigns import Survey
+from mailbot import replies
 from mailbot.config import load_settings
+from mailbot.reading import Reading
 from mailbot.replies import InboundReport
 from mailbot.sending import SendReport
 from mailbot.store import Store
@@ -184,3 +187,37 @@ def plain(msg: EmailMessage) -> str:
     part = msg.get_body(("plain",))
     assert part is not None
     return str(part.get_content())  # type: ignore[attr-defined]
+
+
+UNSURE_HEADER = "X-Test-Unsure"
+
+
+@pytest.fixture
+def unsure(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], dict[str, str]]:
+    """The real reader, told which answers it was not sure of: a reply carrying `X-Test-Unsure: goods,need`
+    is read as usual and those answers are marked for confirmation (a read-back); in any other reply
+    every answer read counts as sure.
+
+    The reader decides confidence for itself and is being rewritten; these tests are about what the
+    bot does with a reading it is unsure of, so they say which answers that is. Returns the header.
+    """
+    real = replies.read_message
+
+    def reading(raw: bytes, survey: Any = None, own: Any = ()) -> Reading:
+        read = real(raw, survey, own)
+        wanted = message_from_bytes(raw[:64 * 1024], policy=policy.compat32).get(UNSURE_HEADER)
+        if not wanted:
+            return dataclasses.replace(read, confirm=())
+        confirm = tuple(q for q in str(wanted).split(",") if q.strip() and q.strip() in read.answers)
+        return dataclasses.replace(read, confirm=confirm)
+
+    monkeypatch.setattr(replies, "read_message", reading)
+    return lambda qids: {UNSURE_HEADER: qids}
+
+
+@pytest.fixture
+def reads_as(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Make the next replies read as the `Reading` given (for routing the reader does not produce yet)."""
+    def set_reading(**fields: Any) -> None:
+        monkeypatch.setattr(replies, "read_message", lambda raw, survey=None, own=(): Reading(**fields))
+    return set_reading

@@ -21,10 +21,11 @@ def test_a_reply_that_answers_some_questions_records_those_and_names_the_missing
     assert "Hvilke varer bør butikken selge?" in text and "Hvor fornøyd er du" in text
 
 
-def test_an_unclear_answer_is_named_in_the_note_and_the_message_waits_for_a_person(panel: Panel):
+def test_an_unclear_answer_is_named_in_the_note_and_the_receipt_asks_the_resident_not_a_person(panel: Panel):
     row = panel.push(reply(panel.invitation(KARI), KARI, "1 A\n3 veldig"), LATER)
-    assert row.status == InboundState.NEEDS_HUMAN
+    assert row.status == InboundState.DONE
     assert row.reason and "satisfaction" in row.reason and "recorded need" in row.reason
+    assert "the receipt asks the resident" in row.reason
     assert panel.answers(KARI) == {"need": "Ja"}
     (receipt,) = panel.answers_queued()
     assert "satisfaction" in receipt.payload["unsure"]
