@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from mailbot import replies
 from mailbot.bot import Bot
 from mailbot.campaigns import Survey
-from mailbot import replies
 from mailbot.config import load_settings
 from mailbot.reading import Reading
 from mailbot.replies import InboundReport

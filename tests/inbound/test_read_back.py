@@ -74,7 +74,9 @@ def test_an_unsure_reading_records_nothing_and_asks_the_resident_if_it_is_right(
     assert "Ja, det stemmer: http://127.0.0.1:8080/stemmer/" in text
     assert "Stemmer det ikke? Svar på denne e-posten med rettelser" in text
     assert "Skriv svaret ditt over denne linjen" in text  # corrections are cut like any reply
-    html = mail.get_body(("html",)).get_content()
+    html_part = mail.get_body(("html",))
+    assert html_part is not None
+    html = html_part.get_content()
     assert ">Ja, det stemmer</a>" in html and 'href="http://127.0.0.1:8080/stemmer/' in html
     # An automatic answer (RFC 3834), threaded under the resident's reply.
     assert mail["Auto-Submitted"] == "auto-replied"
