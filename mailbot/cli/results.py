@@ -19,6 +19,7 @@ from mailbot.config import ConfigError, Settings, load_campaigns, load_settings
 from mailbot.report.build import Balance, Report
 from mailbot.report.population import Population, default_path, load_population
 from mailbot.store import Store
+from mailbot.store import read_backs as read_back_store
 
 console = Console()
 err = Console(stderr=True)
@@ -103,11 +104,14 @@ def results(
             raise _problems(exc) from None
         with store.transaction() as s:
             report = build_report(s, survey, settings, pop, quotes)
+            read_backs = read_back_store.counts(s, survey.id)
     finally:
         store.dispose()
     if out is not None:
         _write_report(report, out)
     _print_summary(report)
+    if read_backs.any:
+        console.print(f"Replies read back to the resident before recording: {read_backs.line()}", markup=False)
 
 
 def _raw(store: Store, survey: Survey, settings: Settings, out: Path | None) -> None:
@@ -264,7 +268,7 @@ def remind(
 def status(config: ConfigOption = Path("config.toml"),
            now: Annotated[str | None, typer.Option("--now", help="Pretend it is this local time.")] = None,
            ) -> None:
-    """Each running survey: invited, delivered, bounced, answered, and the response rate by day."""
+    """Each running survey: invited, delivered, bounced, answered, the response rate by day, and read-backs."""
     from mailbot.report.progress import progress, sparkline
 
     settings, campaigns = _load(config, None)
@@ -279,6 +283,7 @@ def status(config: ConfigOption = Path("config.toml"),
     try:
         with store.transaction() as s:
             rows = [progress(s, c, zone, moment.astimezone(zone).date()) for c in running]
+            read_backs = {c.id: read_back_store.counts(s, c.id) for c in running}
     finally:
         store.dispose()
     table = Table(title=f"Running surveys, {moment.astimezone(zone):%Y-%m-%d %H:%M}", title_justify="left")
@@ -290,6 +295,9 @@ def status(config: ConfigOption = Path("config.toml"),
         table.add_row(p.campaign_id, str(p.invited), str(p.delivered.get("invitation", 0)), str(reminded),
                       str(p.bounced), str(p.answered), f"{100 * p.rate:.0f} %", sparkline(daily))
     console.print(table)
+    for campaign_id, counts in read_backs.items():
+        if counts.any:  # replies read back to the resident ("Stemmer det?") instead of recorded
+            console.print(f"{campaign_id}: {counts.line()}", markup=False)
     for p in rows:
         rates = p.cumulative_rates()
         if rates:

@@ -273,3 +273,35 @@ def test_a_read_back_that_no_longer_waits_is_not_recorded_again_by_a_late_yes(pa
     row = panel.push(reply(mail, KARI, "Ja, det stemmer"), oslo(2022, 12, 2, 13))
     assert row.status == InboundState.DONE and "no longer waits" in (row.reason or "")
     assert panel.answers(KARI)["location"] == "Sandvika sentrum ved stasjonen"
+
+
+def test_mailbot_status_and_results_show_the_read_back_counts_to_staff(tmp_path: Path, unsure: Unsure):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from mailbot.cli import app
+    from mailbot.config import load_settings
+    from tests.conftest import ROOT, write_panel
+
+    cfg = write_panel(tmp_path / "panel")
+    shutil.copy(ROOT / "schedules" / "ombruk-2022.toml", cfg.parent / "schedules")
+    store = Store(load_settings(cfg, load_env=False).database_url)
+    store.upgrade()
+    try:
+        panel = make_panel(tmp_path, store)
+        panel.invite()
+        kari = read_back_email(panel, KARI, unsure)
+        read_back_email(panel, OLE, unsure, "1 B\n2 C")
+        panel.push(reply(kari, KARI, "Ja, det stemmer"), oslo(2022, 12, 3, 9))
+    finally:
+        store.dispose()
+    runner = CliRunner()
+    status = runner.invoke(app, ["status", "--config", str(cfg), "--now", "2022-12-06T12:00"],
+                           env={"COLUMNS": "160"})
+    assert status.exit_code == 0, status.output
+    assert ("ombruk-2022: read-backs sent 2, confirmed 1, corrected 0, never answered 0, waiting 1"
+            in status.output)
+    results = runner.invoke(app, ["results", "ombruk-2022", "--config", str(cfg)], env={"COLUMNS": "160"})
+    assert results.exit_code == 0, results.output
+    assert "read back to the resident before recording: read-backs sent 2, confirmed 1" in results.output
