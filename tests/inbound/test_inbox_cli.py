@@ -71,7 +71,7 @@ def test_show_prints_the_text_part(staff):
 
 def test_resolve_records_answers_as_staff_marks_the_message_done_and_says_what(staff):
     panel, config = staff
-    row = panel.push(reply(panel.invitation(KARI), KARI, "Jeg vil ha butikk, helst møbler. Fornøyd: middels"), LATER)
+    row = panel.push(reply(panel.invitation(KARI), KARI, "Hvem står bak dette?"), LATER)
     assert row.status == InboundState.NEEDS_HUMAN
     result = inbox(config, "resolve", str(row.id), "--answers", "1 A 2 A 3 3")
     assert result.exit_code == 0, result.output
