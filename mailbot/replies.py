@@ -6,12 +6,20 @@ first, then by In-Reply-To/References, then by the sender's address. Every
 message ends in a state: done, ignored (a machine), or needs-human with the
 reason; none is dropped, and a failure on one message never stops the rest.
 
+Read-back, not guess: answers read with less than full confidence
+(`Reading.route` READ_BACK) are not recorded; the reading waits in
+`mailbot.store.read_backs` and the resident gets "Vi leste svaret ditt slik: …
+Stemmer det?" with a signed one-click link (`/stemmer/TOKEN`, mailbot.web). A
+reply to that email says yes, no, or corrects it; a newer reply to the survey
+replaces it; at close `[replies] unconfirmed_at_close` settles what is left.
+
 Loop safety (RFC 3834): nothing is ever sent in answer to a bounce, an
 automatic reply, a mailing list, bulk mail or our own addresses, and one member
 gets at most `[replies] max_auto_answers_per_day` automatic answers a day.
 Automatic answers are queued like any other email (campaign "panel" or the
-survey, step "notice-…" / "receipt-…") and composed with `Auto-Submitted:
-auto-replied`.
+survey, step "notice-…" / "receipt-…"; the read-back is "notice-read-back-…")
+and composed with `Auto-Submitted: auto-replied`. A reading that cannot be read
+back under these rules goes to a person instead, with nothing recorded.
 """
 
 from __future__ import annotations
