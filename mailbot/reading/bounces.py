@@ -9,15 +9,19 @@ the text. A 4.x.x status or "delayed" is temporary: the address is not dead.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.iterators import body_line_iterator
 from email.message import Message
+from functools import lru_cache
+from io import StringIO
+from itertools import islice
 
 from flufl.bounce import _scan
-from flufl.bounce._detectors import simplematch
+from flufl.bounce._detectors import simplematch, simplewarning
 
-from mailbot.reading.decode import MAX_TEXT_CHARS, header_text, part_text, walk
+from mailbot.reading.decode import MAX_DEPTH, MAX_TEXT_CHARS, header_text, part_text, walk
 from mailbot.reading.vocabulary import lowered
 
 _VERP_TOKEN = re.compile(r"\bbounces\+([A-Za-z0-9_=-]{1,64})@", re.I)
@@ -210,18 +214,127 @@ def _addresses_in_failure_text(text: str) -> set[str]:
     return found
 
 
+# --- flufl.bounce on a bounded copy of the message (issue 14) ------------------------------------
+# The detectors read every line of every part, SimpleMatch once per pattern (42 of them), and some
+# of their patterns backtrack quadratically along a long line without an "@": Exchange's took 3.3 s
+# on one 90 KB line, SimpleMatch 8.9 s on a 66 KB bounce with a chunk of its body repeated. So they
+# are shown a copy bounded the way no real notice is: a notice's failure block sits in its first
+# few hundred lines and no address is longer than 254 characters, so results on real bounces are
+# the same (checked against every fixture), while the work per message has a fixed ceiling.
+VIEW_PARTS = 100  # MIME parts and delivery-status blocks copied (a DSN has one block per recipient)
+VIEW_HEADERS = 200  # header fields per part; the detectors read From, X-Mailer, X-Failed-Recipients
+VIEW_HEADER_CHARS = 4_000  # per header value (about 100 addresses in X-Failed-Recipients)
+VIEW_SCAN_CHARS = 1_000_000  # body characters looked at, over all parts, to pick the lines below
+VIEW_LINES = 1_500  # body lines shown, over all parts
+VIEW_CHARS = 64_000  # body characters shown, over all parts
+VIEW_LINE_CHARS = 1_000  # per line: far past an address, and it caps a backtracking pattern's cost
+VIEW_SAME_LINE = 3  # copies of one line shown: a repeated chunk repeats its lines
+VIEW_QUOTED_RUN = 20  # lines shown of one run of ">" lines (a returned original, quoted)
+
+
+class _Budget:
+    """What is left to copy; one per view, shared by every part."""
+
+    def __init__(self) -> None:
+        self.parts = VIEW_PARTS
+        self.scan = VIEW_SCAN_CHARS
+        self.lines = VIEW_LINES
+        self.chars = VIEW_CHARS
+        self.seen: dict[str, int] = {}
+
+
+def bounded_view(msg: Message) -> Message:
+    """A copy of `msg` for flufl.bounce's detectors: the same parts and headers, bounded.
+
+    The tree keeps its shape (the first VIEW_PARTS parts, MAX_DEPTH deep) and every header
+    field (values cut at VIEW_HEADER_CHARS); payloads stay as they were sent (the detectors
+    decode what they need), but cut to VIEW_LINES lines and VIEW_CHARS characters in all,
+    each line to VIEW_LINE_CHARS, with runs of blank lines collapsed to one, runs of ">"
+    lines to VIEW_QUOTED_RUN, and no line shown more than VIEW_SAME_LINE times.
+    """
+    return _bounded_copy(msg, 0, _Budget())
+
+
+def _bounded_copy(part: Message, depth: int, budget: _Budget) -> Message:
+    budget.parts -= 1
+    copy = Message()
+    for name, value in islice(part.raw_items(), VIEW_HEADERS):
+        copy[name] = value[:VIEW_HEADER_CHARS] if isinstance(value, str) else value
+    # A part with no Content-Type is text/plain, or message/rfc822 inside a multipart/digest.
+    copy.set_default_type(part.get_default_type())
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        children: list[Message | str] = []
+        for sub in payload if depth < MAX_DEPTH else ():
+            if budget.parts <= 0:
+                break
+            if isinstance(sub, Message):
+                children.append(_bounded_copy(sub, depth + 1, budget))
+        copy.set_payload(children)
+    elif isinstance(payload, str):
+        copy.set_payload(_bounded_lines(payload, budget))
+    return copy
+
+
+def _bounded_lines(payload: str, budget: _Budget) -> str:
+    text = payload[: budget.scan]
+    budget.scan -= len(text)
+    kept: list[str] = []
+    blank_before = False
+    quoted_run = 0
+    for line in StringIO(text):  # split as body_line_iterator splits, on "\n" only
+        if budget.lines <= 0 or budget.chars <= 0:
+            break
+        if len(line) > VIEW_LINE_CHARS:
+            line = line[:VIEW_LINE_CHARS] + ("\n" if line.endswith("\n") else "")
+        stripped = line.strip()
+        if not stripped:
+            if blank_before:
+                continue
+            blank_before, quoted_run = True, 0
+        else:
+            blank_before = False
+            quoted_run = quoted_run + 1 if stripped.startswith(">") else 0
+            copies = budget.seen.get(line, 0)
+            if quoted_run > VIEW_QUOTED_RUN or copies >= VIEW_SAME_LINE:
+                continue
+            budget.seen[line] = copies + 1
+        kept.append(line)
+        budget.lines -= 1
+        budget.chars -= len(line)
+    return "".join(kept)
+
+
 class _SimpleMatch(simplematch.SimpleMatch):
-    """flufl.bounce's SimpleMatch without its address filter's bug.
+    """flufl.bounce's SimpleMatch, reading the lines once, without its address filter's bug.
 
     flufl.bounce 6.0 validates found addresses with a pattern whose domain part
     allows no hyphen, so every failure at a domain like "bredband-nett.no" is dropped.
+    It also walks the whole message once per pattern; here the lines are taken once, and a
+    pattern's start is looked for in all of them with one search before any line-by-line
+    matching: a line where the start matches is always inside the first match of the same
+    pattern over the joined lines (with ^ and $ at line ends), so that search skips exactly
+    the lines that could not start, and patterns whose start is nowhere cost one search.
     """
 
+    TEMPORARY = False  # SimpleWarning's patterns find delays, not failures
+
     def process(self, msg: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
+        lines = list(body_line_iterator(msg))
+        offsets: list[int] = []
+        at = 0
+        for line in lines:
+            offsets.append(at)
+            at += len(line) + (not line.endswith("\n"))
+        # Every line ends in "\n" here, so a part's last line ends where a line ends.
+        joined = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
         found: set[bytes] = set()
         for start, end, address_re in self.PATTERNS:
+            first = _per_line(start).search(joined)
+            if first is None:
+                continue
             started = False
-            for line in body_line_iterator(msg):
+            for line in lines[bisect_right(offsets, first.start()) - 1 :]:
                 if not started and start.search(line):
                     started = True
                 if started:
@@ -233,17 +346,31 @@ class _SimpleMatch(simplematch.SimpleMatch):
             if found:
                 break
         valid = frozenset(a for a in found if _VALID_ADDRESS.match(a.decode("ascii", "replace").strip("<>")))
-        return frozenset(), valid
+        return (valid, frozenset()) if self.TEMPORARY else (frozenset(), valid)
 
 
-_DETECTORS = [_SimpleMatch if d is simplematch.SimpleMatch else d for d in _scan._DETECTORS]
+class _SimpleWarning(_SimpleMatch):
+    """flufl.bounce's SimpleWarning on the same terms: its addresses are delays."""
+
+    PATTERNS = simplewarning.PATTERNS
+    TEMPORARY = True
+
+
+@lru_cache(maxsize=128)
+def _per_line(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
+
+
+_OURS: dict[type, type] = {simplematch.SimpleMatch: _SimpleMatch, simplewarning.SimpleWarning: _SimpleWarning}
+_DETECTORS = [_OURS.get(d, d) for d in _scan._DETECTORS]
 
 
 def _flufl_failures(msg: Message) -> tuple[set[str], set[str]]:
-    """(temporary, permanent) addresses from flufl.bounce's per-MTA detectors."""
+    """(temporary, permanent) addresses from flufl.bounce's per-MTA detectors, on a bounded view."""
+    view = bounded_view(msg)
     for detector in _DETECTORS:
         try:
-            temporary, permanent = detector().process(msg)
+            temporary, permanent = detector().process(view)
         except Exception:  # one detector's crash on odd input must not stop the rest
             continue
         if temporary or permanent:
