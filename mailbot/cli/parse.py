@@ -81,6 +81,11 @@ def _as_dict(path: Path, reading: Reading) -> dict[str, Any]:
         "command_value": reading.command_value,
         "bounce": bounce,
         "needs_human": reading.needs_human,
+        # Added to the contract above, which stays as it was: how sure each answer is, whether the
+        # resident is asked to confirm the reading first, and who acts on the reply.
+        "confidence": reading.confidence,
+        "confirm": {"send": bool(reading.confirm), "questions": list(reading.confirm)},
+        "route": reading.route.value,
     }
 
 
@@ -89,7 +94,7 @@ def _emit(row: dict[str, Any], as_json: bool) -> None:
         print(json.dumps(row, ensure_ascii=False))
         return
     print(f"{row['file']}: {row.get('kind', 'unreadable')}")
-    for key in ("error", "command", "command_value", "bounce", "answers", "unsure", "needs_human"):
+    for key in ("error", "command", "command_value", "bounce", "answers", "unsure", "needs_human", "route"):
         if row.get(key):
             print(f"  {key}: {row[key]}")
     if row.get("text"):

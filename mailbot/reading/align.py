@@ -113,11 +113,18 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...])
         else:
             i, j = i + 1, j + 1
     used = [i for i, _ in pairs]
-    full = n >= 2 and len(pairs) == n and len(set(used)) == n and len({j for _, j in pairs}) == n
+    placed_on = sorted({j for _, j in pairs})
+    # A full layout: every piece answers one question, in a row with none skipped ("Ja / Bøker / 4 / Rud").
+    full = (n >= 2 and len(pairs) == n and len(set(used)) == n and len(placed_on) == n
+            and placed_on == list(range(placed_on[0], placed_on[0] + n)))
     out = []
     for j in sorted({j for _, j in pairs}):
-        mine = [i for i, jj in pairs if jj == j]
         question = questions[j]
+        mine = [i for i, jj in pairs if jj == j]
+        if question.type is QuestionType.TEXT:
+            mine = [i for i in mine if used.count(i) == 1] or mine[-1:]  # a sentence read as a value is not also text
+            if used.count(mine[0]) > 1:
+                continue
         kinds = [pieces[i][1] for i in mine]
         worst = min(PLACED[k] for k in kinds)
         sure = worst if full or "sentence" in kinds else min(worst, LOOSE)

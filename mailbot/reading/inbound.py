@@ -8,7 +8,7 @@ from email.message import Message
 from email.utils import parseaddr
 from enum import StrEnum
 
-from mailbot.campaigns import AnswerValue, Survey
+from mailbot.campaigns import AnswerValue, QuestionType, Survey
 from mailbot.reading.answers import parse_answers
 from mailbot.reading.bounces import Bounce
 from mailbot.reading.classify import classify
@@ -92,7 +92,9 @@ def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterab
     answers = dict(parsed.answers) if parsed else {}
     if kind == "command":
         # Beside a command, only answers read for sure count: "STOPP. Hilsen Kari" answers nothing.
-        answers = {q: a for q, a in answers.items() if parsed is None or q not in parsed.confirm}
+        text_questions = {q.id for q in survey.questions if q.type is QuestionType.TEXT} if survey else set()
+        answers = {q: a for q, a in answers.items()
+                   if parsed is None or (q not in parsed.confirm and q not in text_questions)}
     if kind == "command" and not answers:
         unsure = {}  # "AVMELD. Jeg flytter til Polen": the rest of a command is not a half-read answer
     if kind == "command" and answers:
