@@ -94,7 +94,7 @@ def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterab
         # Beside a command, only answers read for sure count: "STOPP. Hilsen Kari" answers nothing.
         text_questions = {q.id for q in survey.questions if q.type is QuestionType.TEXT} if survey else set()
         answers = {q: a for q, a in answers.items()
-                   if parsed is None or (q not in parsed.confirm and q not in text_questions)}
+                   if parsed is None or (parsed.confidence.get(q, 0) >= 0.9 and q not in text_questions)}
     if kind == "command" and not answers:
         unsure = {}  # "AVMELD. Jeg flytter til Polen": the rest of a command is not a half-read answer
     if kind == "command" and answers:

@@ -228,12 +228,12 @@ def _two_numbers_in(text: str) -> bool:
 def read_text(text: str) -> Value:
     """The resident's own words as written, emoji and all; "vet ikke" and "-" are no answer."""
     words = "\n".join(" ".join(line.split()) for line in text.strip().splitlines())  # the resident's line breaks kept
+    words = _LEAD_LABEL.sub("", words, count=1)
     plain = clean(" ".join(words.split()))
     if plain in SKIP_MARKS or fold(plain) in SKIP or (
         lx.has_phrase(list(words_of(plain).words), lx.DONT_KNOW) and len(plain.split()) <= 4
     ) or tuple(fold(plain).split()) in lx.NOTHING_TO_SAY:
         return SKIPPED
-    words = _LEAD_LABEL.sub("", words, count=1)
     return Value(words.strip(), 0.95, evidence="own words")
 
 
