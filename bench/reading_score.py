@@ -5,7 +5,8 @@
 Per set: kinds right; replies read exactly (every labelled answer, nothing else), split into
 recorded at once and after a read-back the resident would confirm; answers recorded wrong (at
 once, the figure that must be 0) and readings read back wrong (the resident would correct them);
-replies left to staff (the human queue); commands right (name and value). --show prints each miss.
+replies with answers left to staff (the human queue; a reply with nothing to read, such as a question
+to staff, belongs there and counts as exact); commands right (name and value). --show prints each miss.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def expected(label: dict, survey: Survey) -> dict[str, object]:
 def score(folder: Path, show: bool) -> dict[str, float]:
     surveys = {s.id: s for s in (load_campaign_file(p) for p in sorted((folder / "surveys").glob("*.toml")))}
     t = dict.fromkeys(("messages", "kinds", "replies", "exact", "direct", "readback", "wrong", "wrong_readback",
-                       "human", "commands", "commands_right", "asked_right", "asked"), 0)
+                       "human", "commands", "commands_right", "asked_right", "asked", "nothing"), 0)
     seconds = 0.0
     for eml in sorted(folder.glob("*.eml")):
         label = json.loads(eml.with_suffix(".json").read_text(encoding="utf-8"))
@@ -98,6 +99,10 @@ def score(folder: Path, show: bool) -> dict[str, float]:
             t["asked_right"] += qid not in got
         route = reading.route
         wrong = {q for q in got if got[q] != want.get(q, object())}
+        if not want and not got and not label.get("ask"):
+            t["exact"] += 1  # nothing to read (a question, thanks, a complaint): staff read it, rightly
+            t["nothing"] += 1
+            continue
         if route is Route.HUMAN:
             t["human"] += 1
         if got == want and route is not Route.HUMAN:
@@ -131,7 +136,8 @@ def main() -> None:
         r = max(1, t["replies"])
         print(f"{folder.name}: {t['messages']} messages, kinds {t['kinds']}/{t['messages']}; replies {t['replies']}: "
               f"exact {t['exact']} ({100 * t['exact'] / r:.0f} %: {t['direct']} recorded, {t['readback']} after "
-              f"read-back), recorded wrong {t['wrong']}, read back wrong {t['wrong_readback']}, to staff "
+              f"read-back, {t['nothing']} with nothing to read left to staff), "
+              f"recorded wrong {t['wrong']}, read back wrong {t['wrong_readback']}, to staff "
               f"{t['human']} ({100 * t['human'] / r:.0f} %); commands {t['commands_right']}/{t['commands']}; "
               f"unclear answers asked, not guessed {t['asked_right']}/{t['asked']}; "
               f"{t['ms_per_message']} ms/message")

@@ -66,8 +66,10 @@ def _cuts(free: list[Unit]) -> list[list[tuple[str, str, Unit]]]:
         kind = "piece" if len(pieces) > 1 else "sentence" if len(sentences) > 1 else "line"
         by_piece += [(p, kind, unit) for p in parts if not is_chatter(p)]
         for p in parts:
+            if is_chatter(p):
+                continue
             commas = [c for c in re.split(r"\s*,\s*", p) if c.strip()]
-            if len(commas) > 1 and all(len(c.split()) <= 6 for c in commas):
+            if len(commas) > 1 and all(len(c.split()) <= 6 for c in commas[:-1]):  # the last may be free text
                 by_comma += [(c, "comma", unit) for c in commas]
             elif not is_chatter(p):
                 by_comma.append((p, kind, unit))
@@ -200,6 +202,8 @@ def is_chatter(text: str) -> bool:
     stripped = text.strip()
     if stripped.endswith(":"):
         return True
+    if stripped.endswith("?") and len(stripped.split()) >= 4:
+        return True  # the resident asks something ("Hvem er dere, og hvordan …?"): a question answers nothing
     words = list(words_of(stripped).words)
     if not words:
         return True

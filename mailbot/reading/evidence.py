@@ -150,10 +150,25 @@ def mentions(text: str, question: Question) -> list[Mention]:
                 tied = True
         if best is not None and not tied:
             add(Mention(best[1], i, i + 1, best[0], "word"))
+    found = _paired(found, w.words)
     found += _polarity_mentions(w, options, taken)
     found += _letter_mentions(text, w, options)
     found.sort(key=lambda m: m.start)
     return [_with_negation(m, w, dk_spans) for m in found]
+
+
+def _paired(found: list[Mention], words: tuple[str, ...]) -> list[Mention]:
+    """Two words of one option side by side ("lese aviser", "låne bøker") name it surely."""
+    out = []
+    for m in found:
+        if m.via == "word" and m.strength < 0.9:
+            near = [o for o in found if o is not m and o.option is m.option and abs(o.start - m.start) <= 2]
+            shared = [i for i in range(max(0, m.start - 2), min(len(words), m.end + 2))
+                      if words[i] in m.option.content and words[i] not in m.option.distinct]
+            if near or shared:
+                m = Mention(m.option, m.start, m.end, 0.9, m.via, m.negated)
+        out.append(m)
+    return out
 
 
 def _phrase_at(words: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:

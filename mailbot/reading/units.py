@@ -73,9 +73,13 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
                 close()
                 anchor = None
             continue
-        if anchor is not None:
-            anchored.append(line)
+        if anchor is not None and not (stripped and copied_question(stripped, survey)):
+            if not signed(stripped, names):
+                anchored.append(line)
             continue
+        if anchor is not None:
+            close()
+            anchor = None  # the next copied question, read below
         if not stripped:
             block += 1
             continue

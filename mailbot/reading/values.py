@@ -173,7 +173,8 @@ def _unexplained(text: str, found: list[Mention]) -> bool:
     if len(w.words) > 8:
         return False
     covered = {i for m in found for i in range(m.start, m.end)}
-    return any(i not in covered and len(x) >= 3 and x not in FUNCTION_WORDS and x not in lx.JOINERS
+    shared = {c for m in found for c in m.option.content}  # "låne" of "Låne bøker og lydbøker": the option's own
+    return any(i not in covered and x not in shared and len(x) >= 3 and x not in FUNCTION_WORDS and x not in lx.JOINERS
                and not lx.has_phrase([x], lx.HEDGES) and not x.isdigit() for i, x in enumerate(w.words))
 
 

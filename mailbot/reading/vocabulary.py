@@ -172,6 +172,20 @@ ALL = frozenset(
 EQUIVALENTS: tuple[frozenset[str], ...] = tuple(
     frozenset(fold(w) for w in group)
     for group in (
+        # Days and parts of the day, the words of any survey about times.
+        ("mandag", "måndag", "monday"), ("tirsdag", "tysdag", "tuesday"), ("onsdag", "wednesday"),
+        ("torsdag", "thursday"), ("fredag", "friday"), ("lørdag", "laurdag", "saturday", "lordag"),
+        ("søndag", "sundag", "sunday", "sondag"), ("hverdager", "kvardagar", "weekdays", "ukedager"),
+        ("helg", "helga", "helgen", "weekend", "weekends"), ("kveld", "kvelden", "evening", "evenings", "kveldstid"),
+        ("formiddag", "formiddagen", "morning", "mornings"), ("ettermiddag", "ettermiddagen", "afternoon"),
+        # Everyday nouns of the panel's surveys, Bokmål / Nynorsk / English.
+        ("bøker", "bøkene", "bok", "books", "book"), ("aviser", "avis", "newspapers", "newspaper"),
+        ("arrangementer", "arrangement", "events", "event"), ("foredrag", "talks", "lectures", "talk"),
+        ("verktøy", "tools", "tool", "reiskap"), ("utstyr", "equipment", "gear"),
+        ("buss", "bussen", "bus"), ("bil", "bilen", "car"), ("sykkel", "sykkelen", "bike", "bicycle", "cycling"),
+        ("til fots", "gå", "går", "walking", "on foot", "walk"), ("benker", "benkar", "benches", "bench"),
+        ("belysning", "lys", "lighting", "lights", "street lights"), ("butikk", "butikken", "shop", "store"),
+        ("møteplasser", "møteplassar", "meeting places", "places to meet"),
         ("møbler", "møblar", "møbel", "furniture"),
         ("klær", "klede", "kle", "klesplagg", "clothes", "clothing"),
         (
