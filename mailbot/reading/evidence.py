@@ -232,11 +232,25 @@ def _letter_mentions(text: str, w: Words, options: tuple[Option, ...]) -> list[M
                 strong = True  # "B og C (barneklær)": a letter joined to a letter
             if raw.isupper() and (formatted or strong) or raw.islower() and (listy or strong and formatted):
                 out.append(Mention(keys[raw.upper()], i, i + 1, 1.0 if listy or strong else 0.85, "key"))
+            elif raw.isupper() and raw != "I" and _letter_named(text, w, keys, i):
+                out.append(Mention(keys[raw], i, i + 1, 0.85, "key"))  # "A og C, kanskje litt B også"
         elif listy and 2 <= len(raw) <= len(keys) and raw.isalpha() and len(set(raw.lower())) == len(raw):
             letters = [keys.get(c.upper()) for c in raw]
             if all(letters) and not _is_word(word):
                 out.extend(Mention(o, i, i + 1, 0.85, "key") for o in letters if o)  # "bce"
     return out
+
+
+def _letter_named(text: str, w: Words, keys: dict[str, Option], i: int) -> bool:
+    """A capital option letter in a text that names another option by its letter, and not the English "A"."""
+    others = [j for j, (s, e) in enumerate(w.spans) if j != i and e - s == 1 and text[s].isupper() and text[s] in keys
+              and text[s] != "I"]
+    if not others:
+        return False
+    if text[w.spans[i][0]] == "A" and i + 1 < len(w.words) and w.words[i + 1] not in lx.JOINERS:
+        nxt = text[w.spans[i + 1][0]:w.spans[i + 1][1]]
+        return not nxt[:1].islower() or len(nxt) == 1
+    return True
 
 
 def _only_letters(w: Words, keys: dict[str, Option]) -> bool:
