@@ -91,7 +91,7 @@ def same_word(typed: str, target: str) -> float:
     if len(target) >= 5 and len(typed) >= 5:
         limit = 1 if len(target) < 8 else 2
         if any(Levenshtein.distance(a, b, score_cutoff=limit) <= limit for a in typed_forms for b in target_forms
-               if abs(len(a) - len(b)) <= limit and a[0] == b[0]):
+               if abs(len(a) - len(b)) <= limit and a[0] == b[0] and min(len(a), len(b)) >= 5):
             return 0.85
     # A compound ending in the option's word: "barneklær" is clothes, "sportsutstyret" sports gear.
     if len(target) >= 4 and len(typed) >= len(target) + 3 and any(
