@@ -130,7 +130,11 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...])
         kinds = [pieces[i][1] for i in mine]
         worst = min(PLACED[k] for k in kinds)
         sure = worst if full or "sentence" in kinds else min(worst, LOOSE)
-        if len(mine) == 1:
+        if question.type is QuestionType.TEXT and kinds == ["comma"]:
+            mine = _whole_clause(mine[0], pieces, set(used))
+            text = ", ".join(pieces[i][0] for i in mine)
+            value = _fit(text, "comma", question)[0] if len(mine) > 1 else fits[mine[0]][j][0]
+        elif len(mine) == 1:
             text, value = pieces[mine[0]][0], fits[mine[0]][j][0]
         else:
             text = " ".join(pieces[i][0] for i in mine)
@@ -147,6 +151,19 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...])
         unit = pieces[mine[0]][2]
         out.append(Placed(question, value, text, unit.index, unit.corrects))
     return out, best[0][0]
+
+
+def _whole_clause(i: int, pieces: list[tuple[str, str, Unit]], used: set[int]) -> list[int]:
+    """A free-text answer cut at its commas gets its neighbours back ("Fornebu would be perfect, so many …"),
+    as long as they answer nothing else."""
+    unit = pieces[i][2]
+    first = last = i
+    while first - 1 >= 0 and pieces[first - 1][1] == "comma" and pieces[first - 1][2] is unit and first - 1 not in used:
+        first -= 1
+    while last + 1 < len(pieces) and pieces[last + 1][1] == "comma" and pieces[last + 1][2] is unit \
+            and last + 1 not in used:
+        last += 1
+    return list(range(first, last + 1))
 
 
 def _together(a: tuple[str, str, Unit], b: tuple[str, str, Unit], question: Question) -> bool:
