@@ -20,7 +20,7 @@ from mailbot.reading.values import Value, read_value
 from mailbot.reading.vocabulary import fold
 
 SURE = 0.8  # recorded as read
-LIKELY = 0.5  # read back to the resident first
+LIKELY = 0.35  # read back to the resident first
 
 
 @dataclass(frozen=True)
