@@ -192,10 +192,10 @@ def body_text(msg: Message) -> BodyText:
             html = part
     if plain is not None:
         text = part_text(plain)
-        if (plain.get_param("format") or "").lower() == "flowed":
+        if str(plain.get_param("format") or "").lower() == "flowed":
             from mailbot.reading.flowed import unflow
 
-            text = unflow(text.replace("\r\n", "\n"), (plain.get_param("delsp") or "").lower() == "yes")
+            text = unflow(text.replace("\r\n", "\n"), str(plain.get_param("delsp") or "").lower() == "yes")
         # Some clients send an empty text/plain beside the real HTML.
         if text.strip() or html is None:
             return BodyText(_normalise(text))
