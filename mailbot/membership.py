@@ -37,6 +37,7 @@ from mailbot.config import Settings
 from mailbot.membership_models import Consent, EmailChange, Signup, StaffAudit
 from mailbot.people import MemberStatus
 from mailbot.store import outbox as outbox_store
+from mailbot.store import read_backs as read_back_store
 from mailbot.store.models import Answer, Inbound, Member, MemberTag, Outbox, Response
 from mailbot.tokens import Keys
 
@@ -581,6 +582,8 @@ def erase(session: Session, member_id: int, now: datetime, *, actor: str) -> Era
     m.language = "nb"
     m.status = MemberStatus.ERASED.value
     m.joined_at = m.changed_at = now  # the join date could single someone out
+    session.flush()
+    read_back_store.forget_erased(session, now)  # a reading waiting for the resident holds their words
     audit(session, actor, "erase", member_id, now,
           f"responses kept anonymously: {kept}; outbox rows anonymised: {anonymised}; "
           f"messages forgotten: {forgotten}")

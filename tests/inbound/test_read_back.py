@@ -236,6 +236,16 @@ def test_a_reading_of_an_erased_member_is_forgotten(panel: Panel, unsure: Unsure
     assert row.status == "erased" and row.member_id is None and json.loads(row.answers) == {}
 
 
+def test_erasing_a_member_forgets_their_waiting_reading_at_once(panel: Panel, unsure: Unsure):
+    from mailbot import membership
+
+    read_back_email(panel, KARI, unsure)
+    with panel.bot.store.transaction() as s:
+        membership.erase(s, panel.member(KARI).id, oslo(2022, 12, 3, 9), actor="test")
+    (row,) = read_back_rows(panel)  # no round of replies in between
+    assert row.status == "erased" and row.member_id is None and json.loads(row.answers) == {}
+
+
 def test_staff_counts_say_how_the_read_backs_ended(panel: Panel, unsure: Unsure):
     kari = read_back_email(panel, KARI, unsure)
     ole = read_back_email(panel, OLE, unsure, "1 B\n2 C")
