@@ -169,7 +169,7 @@ _BULLET = re.compile(
 )
 _NUMBER_MARK = re.compile(
     r"(?:(?<=^)|(?<=[\s,;/])|(?<=[A-Za-z]))(?P<num>\d{1,2})"
-    r"(?P<sep>\s*[.):=]\s*|\s*[-–]\s+|\s+|(?=[A-Za-zÆØÅæøå]))"
+    r"(?P<sep>\s*[.):=]\s*|\s*[-–]\s+|[-–](?=[A-Za-z\d])|\s+|(?=[A-Za-zÆØÅæøå]))"
 )
 
 
@@ -183,7 +183,14 @@ def _numbered(line: str, survey: Survey, read: Reader) -> list[tuple[Question, V
             marks.append((match.start(), match.end(), question.number))
         if len(marks) >= MAX_MARKS:
             break
-    if not marks or marks[0][0] != 0:
+    if marks and marks[0][0] != 0:
+        # "hei jeg har vært på bibliotek ja. 1 ja 2 9 3 5 …": numbered answers after a lead-in sentence.
+        first = next((k for k, m in enumerate(marks) if m[2] == 1 and re.search(r"[.:!]\s*$", line[: m[0]])), None)
+        if first is None or len(marks) - first < 3:
+            return None
+        line = line[marks[first][0]:]
+        marks = [(a - marks[first][0], b - marks[first][0], n) for a, b, n in marks[first:]]
+    if not marks:
         return None
     return _best_split(line, tuple(marks), survey, read)
 

@@ -127,6 +127,9 @@ def read_choice(text: str, question: Question, anchored: bool) -> Value:
     if any(m.option.key == keys[0] for m in rejected):
         return Value(problem=f"uklart svar: «{_short(text)}»")
     option = named[0].option.text
+    covered = {i for m in found for i in range(m.start, m.end)}
+    if anchored and any(x.isdigit() and i not in covered for i, x in enumerate(words_of(text).words)):
+        best = min(best, 0.6)  # "A, 2-8, 3-4": numbers beside the choice may be answers that lost their place
     return Value(option, best * _hedge(text), evidence=f"«{_short(text)}»: {option}")
 
 
@@ -173,9 +176,11 @@ def _unexplained(text: str, found: list[Mention]) -> bool:
     if len(w.words) > 8:
         return False
     covered = {i for m in found for i in range(m.start, m.end)}
+    if any(x.isdigit() and i not in covered for i, x in enumerate(w.words)):
+        return True  # "A, 2-8, 3-4": numbers inside a choice are answers to other questions, not lost
     shared = {c for m in found for c in m.option.content}  # "låne" of "Låne bøker og lydbøker": the option's own
     return any(i not in covered and x not in shared and len(x) >= 3 and x not in FUNCTION_WORDS and x not in lx.JOINERS
-               and not lx.has_phrase([x], lx.HEDGES) and not x.isdigit() for i, x in enumerate(w.words))
+               and not lx.has_phrase([x], lx.HEDGES) for i, x in enumerate(w.words))
 
 
 def _hedged_at(words: list[str], start: int) -> bool:

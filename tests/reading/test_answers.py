@@ -168,3 +168,18 @@ def test_the_untouched_original_gives_no_answers(ombruk: Survey) -> None:
         "Svar ved å skrive for eksempel:\n   1 A   2 B,C   3 4   4 Sandvika sentrum\n"
     )
     assert parse_answers("Takk!", ombruk, original).answers == {}
+
+
+def test_numbers_with_a_dash_are_question_numbers_in_a_compact_line(ombruk: Survey) -> None:
+    parsed = parse_answers("1A, 2-B,C, 3-4, 4 Høvik", ombruk)
+    assert parsed.answers == {"q1": "Ja", "q2": ("Klær", "Sportsutstyr"), "q3": 4, "q4": "Høvik"}
+
+
+def test_numbered_answers_after_a_lead_in_sentence_are_read(ombruk: Survey) -> None:
+    parsed = parse_answers("hei jeg synes det er bra. 1 ja 2 klær 3 4 4 Rud", ombruk)
+    assert parsed.answers == {"q1": "Ja", "q2": ("Klær",), "q3": 4, "q4": "Rud"}
+
+
+def test_a_choice_that_swallowed_other_answers_is_not_recorded_unasked(ombruk: Survey) -> None:
+    parsed = parse_answers("1 A, 3-4 2", ombruk)  # where did 3 and 4 go? ask rather than record A alone
+    assert "q1" not in parsed.answers or "q1" in parsed.confirm
