@@ -5,6 +5,11 @@ Clients quote in two ways. Prefixed quotes ("> ") can be followed by more typed 
 reading goes on after them. Unprefixed originals (Outlook's "Fra:/Sendt:" block, a
 "-----Original Message-----" line) never end, so everything after their header is
 the original. Signatures and device lines are cut; employers' disclaimers follow them.
+Text typed above a forwarded message is the reply (someone answering for a parent); the
+forward is kept as the text only when nothing was typed above it.
+
+The words clients use for all this, in some twenty languages, are a table in
+`mailbot.reading.quote_headers`; the rules here are few and know no language.
 """
 
 from __future__ import annotations
