@@ -27,10 +27,17 @@ MAX_PARTS = 200
 MAX_TEXT_CHARS = 200_000
 # The parser builds a Message for every part and every delivery-status block (one per blank
 # line there), and checks each line against every open boundary: 5 000 parts took 0.4 s and
-# 400 nested multiparts 0.25 s. It stops feeding once this many are built; walk() reads only
-# the first MAX_PARTS, so what is never parsed was never read.
+# 400 nested multiparts 0.25 s. It stops feeding once this many parts, or this many multiparts,
+# are built; walk() reads only the first MAX_PARTS, MAX_DEPTH deep, so what is never parsed
+# was never read.
 MAX_PARSED_PARTS = 300
-_FEED_CHARS = 1024  # fed at a time, so the parser stops at most a chunk past the limit
+MAX_PARSED_MULTIPARTS = 4 * MAX_DEPTH
+_FEED_CHARS = 1024  # fed at a time, so the parser stops at most a chunk past a limit
+# Content-Type and Content-Disposition are split into parameters on every get_param (the
+# parser asks for the boundary, the reader for charset and filename), in time that grows with
+# the square of the value: a 100 KB parameter list cost 30 ms a call. They are kept to this,
+# cut after a whole parameter.
+MAX_PARAMS_CHARS = 2_000
 # A header value is read up to here (at a space, not inside an encoded word): no Subject,
 # From or X-Failed-Recipients needs more, and decoding 12 000 encoded words took 80 ms.
 MAX_HEADER_CHARS = 8_000
@@ -62,14 +69,41 @@ def decode(raw: bytes) -> Decoded:
         return Decoded(None, f"message could not be parsed: {type(exc).__name__}")
 
 
+class _Parsed:
+    """What the parser has built so far: parts, and parts that declared a multipart type."""
+
+    def __init__(self) -> None:
+        self.parts = 0
+        self.multiparts = 0
+
+    def over(self) -> bool:
+        return self.parts > MAX_PARSED_PARTS or self.multiparts > MAX_PARSED_MULTIPARTS
+
+
+class _Part(Message):
+    """A parsed part whose structure headers are cut to MAX_PARAMS_CHARS as they are read."""
+
+    built: _Parsed | None = None  # set by the parser's factory
+
+    def set_raw(self, name: str, value: str) -> None:
+        if isinstance(value, str) and name.lower() in ("content-type", "content-disposition"):
+            if len(value) > MAX_PARAMS_CHARS:
+                cut = value.rfind(";", 0, MAX_PARAMS_CHARS)
+                value = value[: cut if cut > 0 else MAX_PARAMS_CHARS]
+            if self.built is not None and value.lstrip()[:10].lower() == "multipart/":
+                self.built.multiparts += 1
+        super().set_raw(name, value)
+
+
 def _parse(raw: bytes) -> Message:
-    """message_from_bytes(raw, policy=compat32), stopped after MAX_PARSED_PARTS parts."""
-    built = 0
+    """message_from_bytes(raw, policy=compat32), stopped past MAX_PARSED_PARTS or _MULTIPARTS."""
+    built = _Parsed()
 
     def factory(**kwargs: object) -> Message:
-        nonlocal built
-        built += 1
-        return Message(**kwargs)  # type: ignore[arg-type]
+        part = _Part(**kwargs)  # type: ignore[arg-type]
+        part.built = built
+        built.parts += 1
+        return part
 
     # compat32 parses lazily and tolerates broken headers; policy.default re-parses every
     # header on access, which is slow and can raise on garbage. Bytes are read as
@@ -78,7 +112,7 @@ def _parse(raw: bytes) -> Message:
     text = raw.decode("ascii", "surrogateescape")
     for at in range(0, len(text), _FEED_CHARS):
         parser.feed(text[at : at + _FEED_CHARS])
-        if built > MAX_PARSED_PARTS:
+        if built.over():
             break  # what is left stays unparsed: open parts end here, as in a truncated message
     return parser.close()
 
