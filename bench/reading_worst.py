@@ -1,6 +1,7 @@
 """How long `read_message` can take: every bounce and reply fixture, mutated the ways real mail goes wrong.
 
-    .venv/bin/python bench/reading_worst.py [--per-fixture 12] [--seed 1] [--before REV] [--show 8]
+    .venv/bin/python bench/reading_worst.py [--per-fixture 12 | --messages 20000] [--seed 1] [--before REV]
+                                            [--show 8] [--stages]
 
 Fixtures: the shared corpus (../shared/corpus: the external bounces, auto-replies, humans and
 replies, and replies-dev) and the project's own tests/data/**/*.eml. Each is mutated
@@ -19,12 +20,17 @@ replies, and replies-dev) and the project's own tests/data/**/*.eml. Each is mut
   base64-garbage   the body declared base64 and 20-100 KB of near-base64 noise
   html-nested      an HTML body with 500-5 000 nested elements, or a 100 KB table
   qp-garbage       the body declared quoted-printable, 20-100 KB of "=" soft breaks
+  backtrack-lines  20-100 distinct 1 000-character lines of "a,", "<", "a@"... that make a pattern
+                   backtrack (flufl.bounce's detectors once went quadratic on such lines)
 
 Prints the distribution of times (median, p99, max, how many over 100 ms and 1 s), per
 mutation and overall, and the slowest messages. `--before REV` first runs the same messages
 against the `mailbot` package of git revision REV (extracted to a temporary folder, in a
 child process), so the two distributions are side by side. Times are wall-clock, one message
 at a time, in one process: run it on a quiet machine and say the load (`uptime`) beside it.
+`--messages N` picks `--per-fixture` so that about N messages are read (issue 14 used 20 000).
+`--stages` profiles the slowest messages and says where their time went (parse, bounce
+detectors, HTML, quotes, answers...), so a slow case is pinned on the code that owns it.
 """
 
 from __future__ import annotations
@@ -41,6 +47,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailbot.campaigns import Survey
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -229,6 +239,11 @@ def qp_garbage(raw: bytes, rng: random.Random) -> bytes:
     return head + sep + body[:2000] + noise
 
 
+def backtrack_lines(raw: bytes, rng: random.Random) -> bytes:
+    filler = rng.choice([b"a,", b"x", b"<", b"a@", b"=4", b"[a", b"a ,", b"\t "]) * 500
+    return _insert(raw, rng, b"".join(filler[:1000] + b"%d\n" % i for i in range(rng.randint(20, 100))))
+
+
 MUTATIONS: dict[str, Callable[[bytes, random.Random], bytes]] = {
     "repeat-chunk": repeat_chunk,
     "long-line": long_line,
@@ -242,6 +257,7 @@ MUTATIONS: dict[str, Callable[[bytes, random.Random], bytes]] = {
     "base64-garbage": base64_garbage,
     "html-nested": html_nested,
     "qp-garbage": qp_garbage,
+    "backtrack-lines": backtrack_lines,
 }
 
 
@@ -249,7 +265,7 @@ def mutated(paths: list[Path], per_fixture: int, seed: int) -> list[tuple[str, s
     """(fixture name, mutation, bytes) for every fixture, `per_fixture` times, reproducibly."""
     rng = random.Random(seed)
     names = list(MUTATIONS)
-    out = []
+    out: list[tuple[str, str, bytes]] = []
     for path in paths:
         raw = path.read_bytes()
         for _ in range(per_fixture):
@@ -261,12 +277,21 @@ def mutated(paths: list[Path], per_fixture: int, seed: int) -> list[tuple[str, s
 # --- measuring ------------------------------------------------------------------------------------
 
 
-def measure(messages: list[tuple[str, str, bytes]]) -> list[float]:
-    """Seconds for each message, read against the ombruk survey as the bot reads a reply."""
+def ombruk() -> Survey:
+    """The survey the messages are read against, as the bot reads a reply to it."""
+    from mailbot.campaigns import Survey
     from mailbot.config import load_campaign_file
-    from mailbot.reading import read_message
 
     survey = load_campaign_file(ROOT / "tests" / "data" / "ombruk-survey.toml")
+    assert isinstance(survey, Survey)
+    return survey
+
+
+def measure(messages: list[tuple[str, str, bytes]]) -> list[float]:
+    """Seconds for each message, read against the ombruk survey as the bot reads a reply."""
+    from mailbot.reading import read_message
+
+    survey = ombruk()
     for path in fixtures():  # imports, lazily built tables and caches warm: the first reply costs ~0.7 s
         read_message(path.read_bytes(), survey, OWN_ADDRESSES)
     times = []
@@ -292,6 +317,39 @@ def measure_at(rev: str, per_fixture: int, seed: int) -> list[float]:
         return json.loads(child.stdout)
 
 
+# Where a slow message's time went: functions of each stage, by module path and name.
+STAGES = [
+    ("parse", "mailbot/reading/decode.py", "decode"),
+    ("headers", "mailbot/reading/decode.py", "header_text"),
+    ("body", "mailbot/reading/decode.py", "body_text"),
+    ("html", "mailbot/reading/html.py", "html_to_text"),
+    ("quotes", "mailbot/reading/quotes.py", "extract_new_text"),
+    ("auto-reply", "mailbot/reading/autoreplies.py", "judge_auto_reply"),
+    ("bounce", "mailbot/reading/bounces.py", "read_bounce"),
+    ("detectors", "mailbot/reading/bounces.py", "_flufl_failures"),
+    ("command", "mailbot/reading/commands.py", "find_command"),
+    ("answers", "mailbot/reading/answers.py", "parse_answers"),
+]
+
+
+def stages(raw: bytes) -> str:
+    """ms per stage of one read_message, from a profile (stages nest: detectors are inside bounce)."""
+    import cProfile
+    import pstats
+
+    from mailbot.reading import read_message
+
+    survey = ombruk()
+    profile = cProfile.Profile()
+    profile.runcall(read_message, raw, survey, OWN_ADDRESSES)
+    spent: dict[str, float] = {}
+    for (path, _, name), row in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
+        for stage, suffix, function in STAGES:
+            if name == function and path.endswith(suffix):
+                spent[stage] = spent.get(stage, 0.0) + row[3]  # cumulative seconds
+    return "  ".join(f"{k} {v * 1e3:.0f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v >= 0.001)
+
+
 def summary(times: list[float]) -> str:
     ordered = sorted(times)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -301,7 +359,8 @@ def summary(times: list[float]) -> str:
             f"max {ordered[-1] * 1e3:8.1f} ms  >100ms {over_100ms:4d}  >1s {over_1s:3d}")
 
 
-def report(label: str, messages: list[tuple[str, str, bytes]], times: list[float], show: int) -> None:
+def report(label: str, messages: list[tuple[str, str, bytes]], times: list[float], show: int,
+           with_stages: bool = False) -> None:
     print(f"== {label}")
     print(f"  {'all':17s} {summary(times)}")
     for name in MUTATIONS:
@@ -311,20 +370,26 @@ def report(label: str, messages: list[tuple[str, str, bytes]], times: list[float
     slowest = sorted(zip(times, messages, strict=True), key=lambda x: -x[0])[:show]
     for t, (fixture, mutation, raw) in slowest:
         print(f"    {t * 1e3:8.1f} ms  {mutation:17s} {len(raw) / 1024:6.1f} KB  {fixture}")
+        if with_stages:
+            print(f"                 ms by stage (profiled, so slower): {stages(raw)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-fixture", type=int, default=12)
+    parser.add_argument("--messages", type=int, help="about this many messages in all (sets --per-fixture)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--before", metavar="REV", help="also measure the mailbot package of this git revision")
     parser.add_argument("--show", type=int, default=8, help="slowest messages listed")
+    parser.add_argument("--stages", action="store_true", help="say where the slowest messages spent their time")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     paths = fixtures()
     if not paths:
         sys.exit(f"no fixtures found (the shared corpus is looked for in {SHARED})")
+    if args.messages:
+        args.per_fixture = max(1, -(-args.messages // len(paths)))
     messages = mutated(paths, args.per_fixture, args.seed)
     if args.child:
         sys.path.insert(0, os.environ["PYTHONPATH"])
@@ -337,7 +402,7 @@ def main() -> None:
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores", flush=True)
     if args.before:
         report(f"before ({args.before})", messages, measure_at(args.before, args.per_fixture, args.seed), args.show)
-    report("now (working tree)", messages, measure(messages), args.show)
+    report("now (working tree)", messages, measure(messages), args.show, args.stages)
 
 
 if __name__ == "__main__":
