@@ -42,7 +42,7 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
     the signature, not an answer.
     """
     names = frozenset(fold(signer).split())
-    lines = [line[:MAX_LINE_CHARS] for line in text.splitlines()[:MAX_LINES]]
+    lines = [piece[:MAX_LINE_CHARS] for line in text.splitlines()[:MAX_LINES] for piece in _at_labels(line)]
     units: list[Unit] = []
     anchor: Question | None = None
     anchored: list[str] = []
@@ -153,6 +153,20 @@ def _more_lines(lines: list[str], start: int, numbered: list, names: frozenset[s
         taken.extend(range(taken[-1] + 1 if taken else start, i + 1))
         blank = 0
     return [i for i in taken if lines[i].strip() or True]
+
+
+_LABELLED = re.compile(r"(?<![\w])(?:spørsmål|spm\.?|question|sp\.?|oppgåve|oppgave)\s*\d{1,2}\s*[:.)=-]", re.I)
+
+
+def _at_labels(line: str) -> list[str]:
+    """ "… ser dårlig. Spørsmål 1: 5. Spørsmål 2: benker …": one line per labelled answer."""
+    if line.lstrip().startswith(">"):
+        return [line]
+    starts = [m.start() for m in _LABELLED.finditer(line[:MAX_LINE_CHARS * 4])]
+    if len(starts) < 2:
+        return [line]
+    cuts = ([0] if starts[0] > 0 else []) + starts + [len(line)]
+    return [line[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False) if line[a:b].strip()]
 
 
 def _join(lines: list[str], question: Question) -> str:
