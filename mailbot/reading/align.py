@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass
 
 from mailbot.campaigns import Question, QuestionType
-from mailbot.reading import lexicon as lx
 from mailbot.reading.evidence import FUNCTION_WORDS, words_of
-from mailbot.reading.units import Unit
+from mailbot.reading.units import Unit, is_chatter
 from mailbot.reading.values import Value, read_text, read_value
 from mailbot.reading.words import same_word
 
@@ -212,23 +211,3 @@ def _echoes(words: list[str], question: Question) -> bool:
     target = [w for w in words_of(question.text).words if w not in FUNCTION_WORDS and len(w) >= 4
               and w not in ("baerum", "kommunen", "kommune", "hvor", "hva", "korleis", "hvordan", "kva")]
     return any(same_word(w, t) >= 0.85 for w in words for t in target)
-
-
-def is_chatter(text: str) -> bool:
-    """Greetings, thanks, "Her er svarene mine:" and other lines that answer nothing."""
-    stripped = text.strip()
-    if stripped.endswith(":"):
-        return True
-    if stripped.endswith("?") and len(stripped.split()) >= 4:
-        return True  # the resident asks something ("Hvem er dere, og hvordan …?"): a question answers nothing
-    words = list(words_of(stripped).words)
-    if not words:
-        return True
-    pointer = lx.find_phrases(words, lx.POINTERS)
-    if pointer and len(words) <= 12:
-        return True  # "Svarene står under hvert spørsmål (i rødt)."
-    spans = lx.find_phrases(words, lx.CHATTER)
-    if spans and spans[0][0] == 0:
-        covered = sum(e - s for s, e in spans)
-        return covered >= len(words) - 2 or len(words) <= 4
-    return False

@@ -81,7 +81,7 @@ def find_command(subject: str, new_text: str) -> Command | None:
             continue
         command = _command_in_line(line, "text")
         if command:
-            return Command(command.name, command.value, command.source, line)
+            return command
         if not _ANSWER_LINE.match(line):  # keywords may follow the answers: "1 A / 2 B / SPRÅK nynorsk"
             seen += 1
         if seen >= FIRST_LINES:
@@ -93,21 +93,28 @@ def find_command(subject: str, new_text: str) -> Command | None:
 _ANSWER_LINE = re.compile(r"^\s*(?:\d{1,2}\b|[A-Za-z]\s*[.)]?$|-$)")
 
 
-def _command_in_line(line: str, source: str) -> Command | None:
-    line = line.strip().strip("*_\"'“”«»")
+def _command_in_line(said: str, source: str) -> Command | None:
+    named = _named_in_line(said.strip().strip("*_\"'“”«»"))
+    if named is None:
+        return None
+    # A subject line is not in the typed text; a typed keyword line is left out of the answers.
+    return Command(named[0], named[1], source, said if source == "text" else "")
+
+
+def _named_in_line(line: str) -> tuple[str, str | None] | None:
     if _UNSUBSCRIBE.match(line):
-        return Command("unsubscribe", None, source)
+        return "unsubscribe", None
     pause = _PAUSE.match(line)
     if pause:
         until = pause.group("until")
-        return Command("pause", until.strip() if until else None, source)
+        return "pause", until.strip() if until else None
     if _RESUME.match(line):
-        return Command("resume", None, source)
+        return "resume", None
     language = _LANGUAGE.match(line)
     if language:
-        return Command("language", _LANGUAGES[language.group("lang").lower()], source)
+        return "language", _LANGUAGES[language.group("lang").lower()]
     if _ERASE.match(line):
-        return Command("erase", None, source)
+        return "erase", None
     if _JOIN.match(line):
-        return Command("join", None, source)
+        return "join", None
     return None

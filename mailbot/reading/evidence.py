@@ -17,7 +17,7 @@ from functools import lru_cache
 from mailbot.campaigns import Question
 from mailbot.reading import lexicon as lx
 from mailbot.reading.vocabulary import EQUIVALENTS, GRADE_WORDS, NUMBER_WORDS, fold
-from mailbot.reading.words import same_word
+from mailbot.reading.words import forms, same_word
 
 MAX_WORDS = 120  # of one piece of text: an answer is never longer, and it bounds every scan
 
@@ -266,8 +266,6 @@ def _only_letters(w: Words, keys: dict[str, Option]) -> bool:
 
 @lru_cache(maxsize=2048)
 def _is_word(folded: str) -> bool:
-    from mailbot.reading.words import forms
-
     return len(forms(folded)) > 2 or folded in FUNCTION_WORDS or folded in ("bad", "dead", "bed", "cab", "ace")
 
 

@@ -109,11 +109,6 @@ RATING_LEADS = frozenset(fold(w) for w in (
     "choose", "pick", "blir", "becomes", "nummer", "nr", "tallet", "talet", "number", "poeng", "points",
     "landar", "lander", "havner", "hamnar", "ender", "endar", "går", "for", "på", "til", "med", "an",
 ) if fold(w))
-# After a number: "4 av 5", "4/5", "4 out of 5", "4 poeng", "4 stjerner".
-OUT_OF = _phrases("av", "ut av", "out of", "of", "/", "av totalt")
-SCALE_UNITS = frozenset(fold(w) for w in (
-    "poeng", "stjerner", "stjerne", "points", "point", "stars", "star", "pluss", "av", "out", "of",
-) if fold(w))
 # Words for the scale's ends, beyond the question's own labels.
 SCALE_TOP = _phrases("full pott", "topp", "toppkarakter", "top marks", "best", "maks", "max", "maksimalt",
                      "maksimum", "høyest", "høgast", "highest")

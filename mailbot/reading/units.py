@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mailbot.campaigns import Question, QuestionType, Survey
+from mailbot.reading import lexicon as lx
+from mailbot.reading.evidence import words_of
 from mailbot.reading.values import Value
 from mailbot.reading.vocabulary import CORRECTION, fold
 
@@ -54,7 +56,7 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
     def close() -> None:
         nonlocal anchored
         if anchor is not None and any(a.strip() for a in anchored):
-            units.append(Unit(_join(anchored, anchor), anchor, "under-quote", len(units)))
+            units.append(Unit(_join(anchored), anchor, "under-quote", len(units)))
         anchored = []
 
     consumed: set[int] = set()
@@ -73,7 +75,8 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
                 close()
                 anchor = None
             continue
-        if anchor is not None and not (stripped and copied_question(stripped, survey)):
+        copied = copied_question(stripped, survey) if stripped else None
+        if anchor is not None and copied is None:
             if not signed(stripped, names):
                 anchored.append(line)
             continue
@@ -83,7 +86,6 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
         if not stripped:
             block += 1
             continue
-        copied = copied_question(stripped, survey)
         if copied is not None:
             question, rest = copied
             if rest:
@@ -133,8 +135,6 @@ def signed(line: str, names: frozenset[str]) -> bool:
 def _more_lines(lines: list[str], start: int, numbered: list, names: frozenset[str],
                 corrects: Callable[[str], bool]) -> list[int]:
     """The lines a numbered free-text answer goes on over, up to the next number, quote or sign-off."""
-    from mailbot.reading.align import is_chatter  # align reads units; the chatter test is shared
-
     taken: list[int] = []
     blank = 0
     for i in range(start, min(len(lines), start + 40)):
@@ -152,7 +152,7 @@ def _more_lines(lines: list[str], start: int, numbered: list, names: frozenset[s
             break
         taken.extend(range(taken[-1] + 1 if taken else start, i + 1))
         blank = 0
-    return [i for i in taken if lines[i].strip() or True]
+    return taken
 
 
 _LABELLED = re.compile(r"(?<![\w])(?:spørsmål|spm\.?|question|sp\.?|oppgåve|oppgave)\s*\d{1,2}\s*[:.)=-]", re.I)
@@ -169,7 +169,7 @@ def _at_labels(line: str) -> list[str]:
     return [line[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False) if line[a:b].strip()]
 
 
-def _join(lines: list[str], question: Question) -> str:
+def _join(lines: list[str]) -> str:
     kept = [line.strip() for line in lines if line.strip()]
     return " ".join(kept)
 
@@ -362,7 +362,7 @@ def typed_into_original(original: str, survey: Survey) -> list[Unit]:
 
     def close() -> None:
         if anchor is not None and collected:
-            units.append(Unit(_join(collected, anchor), anchor, "original", len(units)))
+            units.append(Unit(_join(collected), anchor, "original", len(units)))
 
     for line in original.splitlines()[:MAX_LINES]:
         line = line[:MAX_LINE_CHARS].strip()
@@ -387,3 +387,23 @@ def typed_into_original(original: str, survey: Survey) -> list[Unit]:
         collected.append(line)
     close()
     return units
+
+
+def is_chatter(text: str) -> bool:
+    """Greetings, thanks, "Her er svarene mine:" and other lines that answer nothing."""
+    stripped = text.strip()
+    if stripped.endswith(":"):
+        return True
+    if stripped.endswith("?") and len(stripped.split()) >= 4:
+        return True  # the resident asks something ("Hvem er dere, og hvordan …?"): a question answers nothing
+    words = list(words_of(stripped).words)
+    if not words:
+        return True
+    pointer = lx.find_phrases(words, lx.POINTERS)
+    if pointer and len(words) <= 12:
+        return True  # "Svarene står under hvert spørsmål (i rødt)."
+    spans = lx.find_phrases(words, lx.CHATTER)
+    if spans and spans[0][0] == 0:
+        covered = sum(e - s for s, e in spans)
+        return covered >= len(words) - 2 or len(words) <= 4
+    return False

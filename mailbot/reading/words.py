@@ -119,13 +119,3 @@ def _synonyms(folded: str) -> frozenset[int]:
     for form in forms(folded):
         found |= _SYNONYMS.get(form, frozenset())
     return frozenset(found)
-
-
-def language_of(text: str) -> str:
-    """nb, nn or en, the likeliest language of a resident's text (nb when unsure)."""
-    try:
-        ranked = simplemma.langdetect(text[:1000], lang=LANGUAGES)
-    except (ValueError, KeyError):
-        return "nb"
-    best, score = ranked[0]
-    return best if best in LANGUAGES and score > 0.3 else "nb"
