@@ -42,15 +42,51 @@ def align(free: list[Unit], questions: tuple[Question, ...]) -> list[Placed]:
     """The best placement of free lines on `questions` (those not answered by numbers or quotes)."""
     if not free or not questions:
         return []
-    best: tuple[float, list[Placed]] = (0.0, [])
+    best: tuple[float, list[Placed], list[tuple[str, str, Unit]]] = (0.0, [], [])
     for cut in _cuts(free):
         placed, score = _place(cut, questions)
         if score > best[0] + 0.05:
-            best = (score, placed)
+            best = (score, placed, cut)
     if all(p.question.type is QuestionType.TEXT and p.value.confidence < TEXT_BY_WORDS for p in best[1]):
         # A lone sentence known only by where it stands ("Takk for at dere spør!") answers nothing.
         return [p for p in best[1] if not p.value.ok]
-    return best[1]
+    found = _out_of_order(best[2], best[1], questions)
+    rescued = {p.question.id for p in found}
+    return [p for p in best[1] if p.question.id not in rescued] + found
+
+
+OUT_OF_ORDER = 0.6  # an option named out of the questions' order: a reading to confirm
+
+
+def _out_of_order(pieces: list[tuple[str, str, Unit]], placed: list[Placed],
+                  questions: tuple[Question, ...]) -> list[Placed]:
+    """Options named in prose before or after their question's place ("Jeg kjører ikke bil lenger, så det
+    blir bussen" in the first sentence, for the fourth question): found by their words, read back."""
+    answered = {p.question.id for p in placed if p.value.ok}
+    as_text = {p.text for p in placed if p.question.type is QuestionType.TEXT and p.value.ok}
+    out = []
+    for question in questions:
+        if question.id in answered or not _named_options(question):
+            continue
+        found = []
+        for text, kind, unit in pieces:
+            if kind not in ("sentence", "line") or text in as_text:
+                continue
+            value = read_value(text, question, anchored=False)
+            if value.ok and value.answer and _names_something(text):
+                found.append((text, unit, value))
+        if len({repr(v.answer) for _, _, v in found}) == 1:
+            text, unit, value = found[0]
+            value = Value(value.answer, min(value.confidence, OUT_OF_ORDER), evidence=value.evidence)
+            out.append(Placed(question, value, text, unit.index, unit.corrects))
+    return out
+
+
+def _named_options(question: Question) -> bool:
+    """A question whose options are things to name (not "Ja"/"Nei", not a scale)."""
+    if question.type is QuestionType.MULTI:
+        return True
+    return question.type is QuestionType.CHOICE and len(question.options) > 2
 
 
 def _cuts(free: list[Unit]) -> list[list[tuple[str, str, Unit]]]:

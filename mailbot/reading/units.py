@@ -20,7 +20,8 @@ from mailbot.reading.values import Value
 from mailbot.reading.vocabulary import CORRECTION, fold
 
 MAX_LINES = 400
-MAX_LINE_CHARS = 300
+MAX_LINE_CHARS = 1500  # a paragraph of prose is one line: cutting it shorter loses answers
+MAX_TEXT_CHARS = 20_000  # what a resident types; past this, time on mutated mail would grow without bound
 MAX_MARKS = 40  # question numbers considered on one line
 
 Reader = Callable[[str, Question], Value]
@@ -44,7 +45,8 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
     the signature, not an answer.
     """
     names = frozenset(fold(signer).split())
-    lines = [piece[:MAX_LINE_CHARS] for line in text.splitlines()[:MAX_LINES] for piece in _at_labels(line)]
+    lines = [piece[:MAX_LINE_CHARS] for line in text[:MAX_TEXT_CHARS].splitlines()[:MAX_LINES]
+             for piece in _at_labels(line)]
     units: list[Unit] = []
     anchor: Question | None = None
     anchored: list[str] = []
