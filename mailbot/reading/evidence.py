@@ -55,8 +55,8 @@ def words_of(text: str) -> Words:
         if _BREAK.search(text, last_end, match.start()):
             current += 1
         word = fold(match.group(0)) or match.group(0)
-        if word in lx.CLAUSE_BREAKS and words:
-            current += 1
+        if word in lx.CLAUSE_BREAKS and words and not (word in ("so", "sa") and words[-1] in ("not", "ikke", "ikkje")):
+            current += 1  # "not so much meeting places" is one clause
         words.append(word)
         spans.append((match.start(), match.end()))
         clause.append(current)
@@ -75,6 +75,7 @@ class Option:
     content: tuple[str, ...]  # its words that carry meaning
     distinct: tuple[str, ...]  # those no other option of the question has
     polarity: str | None  # yes | no | dk, for options that mean agreement, refusal, or not knowing
+    parts: tuple[tuple[str, ...], ...] = ()  # other words for a piece of it ("lighting" for "God belysning")
 
 
 @lru_cache(maxsize=512)
@@ -87,8 +88,35 @@ def options_of(question: Question) -> tuple[Option, ...]:
         distinct = tuple(w for w in content if not any(same_word(w, o) >= 0.85 for o in others))
         phrases = [words] + [tuple(p.split()) for group in EQUIVALENTS if " ".join(words) in group
                              for p in group if p != " ".join(words)]
-        out.append(Option(text, key, tuple(p for p in phrases if p), content, distinct, _polarity(words)))
+        polarity = _polarity(words)
+        parts = () if polarity == "dk" else _parts(words, tuple(w for w in distinct if (w,) not in lx.NEGATORS
+                                                                 and w not in _POLAR))
+        out.append(Option(text, key, tuple(p for p in phrases if p), content, distinct, polarity, parts))
     return tuple(out)
+
+
+_POLAR = frozenset({"ja", "nei", "yes", "no", "jo"})
+
+
+def _parts(words: tuple[str, ...], distinct: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Other words for a distinctive piece of an option: "sometimes" for the "av og til" of "Ja, av og til",
+    "lighting" for the "belysning" of "God belysning", and the piece itself where the option has more."""
+    out: list[tuple[str, ...]] = []
+    whole = " ".join(words)
+    for group in EQUIVALENTS:
+        if whole in group:
+            continue
+        for member in group:
+            piece = tuple(member.split())
+            if len(piece) == 1 and piece[0] not in distinct:
+                continue
+            n = len(piece)
+            if any(words[i:i + n] == piece for i in range(len(words) - n + 1)):
+                out += [tuple(p.split()) for p in group if p != member]
+                break
+    if len(words) > 1:
+        out += [(w,) for w in distinct if len(w) >= 4]
+    return tuple(dict.fromkeys(p for p in out if p))
 
 
 def _polarity(words: tuple[str, ...]) -> str | None:
@@ -132,6 +160,13 @@ def mentions(text: str, question: Question) -> list[Mention]:
             for start in _phrase_at(w.words, phrase):
                 if not taken.intersection(range(start, start + len(phrase))):
                     add(Mention(option, start, start + len(phrase), 1.0, "phrase"))
+    for option in options:  # then other words for a piece of one: "sometimes", "street lights"
+        for phrase in option.parts:
+            if len(phrase) < 2:
+                continue
+            for start in _phrase_at(w.words, phrase):
+                if not taken.intersection(range(start, start + len(phrase))):
+                    add(Mention(option, start, start + len(phrase), 0.8, "phrase"))
     for start, end in dk_spans:
         dk = [o for o in options if o.polarity == "dk"]
         if len(dk) == 1 and not taken.intersection(range(start, end)):
@@ -184,11 +219,13 @@ def _word_score(word: str, option: Option) -> float:
             best = max(best, same_word(word, phrase[0]))
     if best >= 0.8:
         return best
-    if option.polarity is None and (len(option.content) > 1 or option.content != option.phrases[0]):
-        # One distinctive word of a longer option ("benker" for "Benker og hvileplasser").
-        for part in option.distinct:
-            if len(part) >= 4 and same_word(word, part) >= 0.85:
-                best = max(best, 0.75 * same_word(word, part))
+    # One distinctive word of a longer option ("benker" for "Benker og hvileplasser", "alltid" for
+    # "Ja, alltid"), or another word for it ("lighting" for "God belysning").
+    for part in option.parts:
+        if len(part) == 1 and len(part[0]) >= 3:
+            score = same_word(word, part[0])
+            if score >= (0.85 if part[0] in option.distinct else 0.95):  # a typo of its own words, not of a synonym
+                best = max(best, 0.75 * score)
     return best
 
 

@@ -42,6 +42,8 @@ NEGATORS = _phrases(
     "except for", "apart from", "other than", "but not", "men ikke", "men ikkje", "heller ikke",
     "heller ikkje", "not even", "minus", "ingen", "ikke noe", "ikkje noko", "none", "verken", "hverken",
     "dropp", "droppe", "drop", "skip", "slipp", "ikkje bruk for", "ikke bruk for", "no need for",
+    "not so much", "not much", "not really", "less so", "ikke så mye", "ikkje så mykje", "ikke så mange",
+    "ikkje så mange", "mindre",
 )
 # A statement after an option that rejects it: "bøker har biblioteket allerede".
 REJECTING = _phrases(
@@ -75,7 +77,7 @@ NONE = _phrases(
 # Words that join items of a list, and words that end an answer clause.
 JOINERS = frozenset({"og", "and", "samt", "pluss", "plus", "eller", "or", "o", "&", "+", "også", "og så", "ogsa",
                      "dessuten", "etc", "osv", "med", "og og"})
-CLAUSE_BREAKS = frozenset({"men", "but", "mens", "while", "though", "although", "selv om", "sjøl om",
+CLAUSE_BREAKS = frozenset(fold(w) for w in {"men", "but", "mens", "while", "though", "although", "selv om", "sjøl om",
                            "fordi", "because", "siden", "since", "så", "so", "derfor"})
 # A change of mind: what follows replaces what came before (mailbot.reading.vocabulary.CORRECTION).
 CORRECTIONS = _phrases(

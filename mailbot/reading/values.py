@@ -95,7 +95,7 @@ def _chosen(found: list[Mention]) -> tuple[list[Mention], list[Mention]]:
     strong = {m.option.key for m in named if m.strength >= 0.75}
     if strong:
         # "Ja" beside "alltid" names "Ja, alltid", not also "Ja, av og til".
-        named = [m for m in named if m.strength >= 0.75 or m.option.key in strong]
+        named = [m for m in named if m.strength > 0.5 or m.option.key in strong]
     return named, rejected
 
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 _NOT_WORD = re.compile(r"[^\w\s]")
+_APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")  # "don't" is one word, "dont", as residents also type it
 
 
 @lru_cache(maxsize=4096)
@@ -19,6 +20,8 @@ def fold(text: str) -> str:
     """Lower case without diacritics, so "Møbler", "MOBLER" and "mobler" compare equal."""
     # Called for every word and option the parser compares, mostly on the same few
     # strings (option texts, "ja", "a"): cached, and ASCII skips Unicode normalisation.
+    if "'" in text or "’" in text:
+        text = _APOSTROPHE.sub("", text)
     if text.isascii():
         return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
     text = unicodedata.normalize("NFC", text).casefold().translate(_FOLD)

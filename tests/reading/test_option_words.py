@@ -1,0 +1,61 @@
+"""Options named by other words than their own: a piece of the option, its English or Nynorsk word,
+"don't know" typed with an apostrophe, and options rejected in passing (issue 14)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.campaigns import Survey
+from mailbot.config import load_campaign_file
+from mailbot.reading import parse_answers
+from tests.reading.conftest import DATA
+
+SETS = DATA / "replies-corpus"
+
+
+@pytest.fixture(scope="module")
+def glass() -> Survey:
+    survey = load_campaign_file(SETS / "dev-a" / "surveys" / "glass-metall-2022.toml")
+    assert isinstance(survey, Survey)
+    return survey
+
+
+@pytest.fixture(scope="module")
+def ageing() -> Survey:
+    survey = load_campaign_file(SETS / "dev-b" / "surveys" / "aldersvennlig-2021.toml")
+    assert isinstance(survey, Survey)
+    return survey
+
+
+def test_the_distinct_word_of_a_yes_option_names_it(glass: Survey) -> None:
+    assert parse_answers("1 Always\n2 C", glass).answers["sorts"] == "Ja, alltid"
+    assert parse_answers("1 sometimes\n2 C", glass).answers["sorts"] == "Ja, av og til"
+
+
+def test_dont_know_with_an_apostrophe_is_the_dont_know_option(glass: Survey) -> None:
+    assert parse_answers("4. Don't know", glass).answers["home_bin"] == "Vet ikke"
+    assert parse_answers("4. Don’t know", glass).answers["home_bin"] == "Vet ikke"
+
+
+def test_a_bare_not_is_not_the_dont_know_option(glass: Survey) -> None:
+    answers = parse_answers("3. 1 - det er 4 km og jeg har ikke bil lenger\n4. Ja", glass).answers
+    assert answers.get("home_bin") == "Ja"
+
+
+def test_english_words_for_pieces_of_options_and_a_rejection_in_passing(ageing: Survey) -> None:
+    text = "2. I'd pick good lighting and benches, not so much meeting places."
+    assert parse_answers(text, ageing).answers["neighbourhood"] == ("Benker og hvileplasser", "God belysning")
+
+
+def test_a_word_that_looks_like_an_english_synonym_names_nothing(ageing: Survey) -> None:
+    # "ligger" is two letters from "lighting", an English word for "belysning": not a typo of it.
+    text = "2. benker, og en butikk som ligger nærmere"
+    assert parse_answers(text, ageing).answers["neighbourhood"] == ("Benker og hvileplasser", "Butikk i nærheten")
+
+
+def test_an_option_named_out_of_order_in_prose_is_read_back_not_recorded(ageing: Survey) -> None:
+    text = ("Jeg kjører ikke bil lenger, så det blir bussen det meste. Det er svært viktig for meg å bo her. "
+            "Det jeg savner mest i nærmiljøet er benker.")
+    parsed = parse_answers(text, ageing)
+    assert parsed.answers.get("transport") == "Buss eller bane"
+    assert "transport" in parsed.confirm
