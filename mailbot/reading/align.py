@@ -20,6 +20,7 @@ from mailbot.reading.values import Value, read_text, read_value
 from mailbot.reading.words import same_word
 
 MAX_PIECES = 30
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ0-9\"«])")
 
 # How sure a placement is, by the kind of piece.
 PLACED = {"line": 0.9, "piece": 0.9, "comma": 0.85, "sentence": 0.75}
@@ -91,12 +92,14 @@ def _named_options(question: Question) -> bool:
 
 def _cuts(free: list[Unit]) -> list[list[tuple[str, str, Unit]]]:
     """Ways of cutting the free lines into pieces: (piece text, kind, the line it came from)."""
-    lines = [(u.text, "line", u) for u in free if not is_chatter(u.text)]
+    # A line of several sentences is prose, placed as surely as a sentence is.
+    lines = [(u.text, "sentence" if len(_SENTENCE.split(u.text)) > 1 else "line", u)
+             for u in free if not is_chatter(u.text)]
     by_piece: list[tuple[str, str, Unit]] = []
     by_comma: list[tuple[str, str, Unit]] = []
     for text, _, unit in lines:
         pieces = [p for p in re.split(r"\s+/\s+|\s*;\s*|\s+\|\s+", text) if p.strip()]
-        sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-ZÆØÅ0-9\"«])", text) if s.strip()]
+        sentences = [s for s in _SENTENCE.split(text) if s.strip()]
         parts = pieces if len(pieces) > 1 else sentences
         kind = "piece" if len(pieces) > 1 else "sentence" if len(sentences) > 1 else "line"
         by_piece += [(p, kind, unit) for p in parts if not is_chatter(p)]

@@ -82,6 +82,9 @@ def _placed(units: list[Unit], survey: Survey, read: _Reader) -> list[Placed]:
     taken = {p.question.id for p in anchored if p.value.ok or p.value.skipped or p.value.problem}
     open_questions = tuple(q for q in survey.questions if q.id not in taken)
     if anchored and free:
+        if any(u.corrects for u in free):
+            # "Actually, the third one should be …" understood nowhere: any answer may be the one changed.
+            anchored = [_unsure(p) for p in anchored]
         # Beside numbered answers, a free line is chatter unless it is shaped like an answer line.
         free = [u for u in free if looks_numbered(u.text) is not None or u.corrects]
         for unit in free:
@@ -92,6 +95,17 @@ def _placed(units: list[Unit], survey: Survey, read: _Reader) -> list[Placed]:
                                        unit.text, unit.index))
         return anchored
     return anchored + align(free, open_questions)
+
+
+UNSURE_AFTER_CHANGE = 0.6  # answers beside a change of mind the reader did not place: read them back
+
+
+def _unsure(placed: Placed) -> Placed:
+    value = placed.value
+    if not value.ok:
+        return placed
+    value = Value(value.answer, min(value.confidence, UNSURE_AFTER_CHANGE), evidence=value.evidence)
+    return Placed(placed.question, value, placed.text, placed.index, placed.corrects)
 
 
 def _decide(placed: list[Placed], survey: Survey) -> ParsedAnswers:

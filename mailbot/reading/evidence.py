@@ -41,6 +41,9 @@ class Words:
     clause: tuple[int, ...]  # clause number of each word: punctuation and "men"/"but" start a new one
 
 
+_NOT = ("not", "ikke", "ikkje")
+
+
 @lru_cache(maxsize=4096)
 def words_of(text: str) -> Words:
     text = text[:2000]
@@ -54,12 +57,13 @@ def words_of(text: str) -> Words:
             break
         if _BREAK.search(text, last_end, match.start()):
             current += 1
-        word = fold(match.group(0)) or match.group(0)
-        if word in lx.CLAUSE_BREAKS and words and not (word in ("so", "sa") and words[-1] in ("not", "ikke", "ikkje")):
-            current += 1  # "not so much meeting places" is one clause
-        words.append(word)
-        spans.append((match.start(), match.end()))
-        clause.append(current)
+        for word in (fold(match.group(0)) or match.group(0)).split():  # "jobb-pc" is two words, as in options
+            # "not so much meeting places" is one clause
+            if word in lx.CLAUSE_BREAKS and words and not (word in ("so", "sa") and words[-1] in _NOT):
+                current += 1
+            words.append(word)
+            spans.append((match.start(), match.end()))
+            clause.append(current)
         last_end = match.end()
     return Words(text, tuple(words), tuple(spans), tuple(clause))
 
@@ -84,18 +88,28 @@ def options_of(question: Question) -> tuple[Option, ...]:
     contents = [tuple(w for w in f if w not in FUNCTION_WORDS) or f for f in folded]
     out = []
     for (key, text), words, content in zip(question.keyed_options, folded, contents, strict=True):
-        others = {w for c in contents if c is not content for w in c}
+        # A word of a hyphenated compound in another option does not count against this one: "PC" is
+        # "PC eller Mac", not also "Jobb-PC".
+        others = {w for other, c in zip(question.options, contents, strict=True) if c is not content
+                  for w in fold(other.replace("-", "")).split()}
         distinct = tuple(w for w in content if not any(same_word(w, o) >= 0.85 for o in others))
         phrases = [words] + [tuple(p.split()) for group in EQUIVALENTS if " ".join(words) in group
                              for p in group if p != " ".join(words)]
         polarity = _polarity(words)
         parts = () if polarity == "dk" else _parts(words, tuple(w for w in distinct if (w,) not in lx.NEGATORS
-                                                                 and w not in _POLAR))
+                                                                 and w not in _POLAR and w not in _LIGHT_VERBS))
         out.append(Option(text, key, tuple(p for p in phrases if p), content, distinct, polarity, parts))
     return tuple(out)
 
 
 _POLAR = frozenset({"ja", "nei", "yes", "no", "jo"})
+# Verbs in nearly every sentence: part of an option's wording ("Har ikke tid"), never what names it.
+_LIGHT_VERBS = frozenset(fold(w) for w in (
+    "har", "hadde", "ha", "får", "fikk", "få", "blir", "ble", "bli", "vart", "kan", "kunne", "vil", "ville", "skal",
+    "skulle", "må", "måtte", "gjør", "gjer", "gjøre", "gjere", "tror", "trur", "synes", "syns", "var", "være",
+    "vere", "have", "has", "had", "get", "gets", "got", "is", "are", "was", "be", "will", "can", "do", "does",
+    "think", "bruker", "brukar", "use",
+))
 
 
 def _parts(words: tuple[str, ...], distinct: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
@@ -115,7 +129,7 @@ def _parts(words: tuple[str, ...], distinct: tuple[str, ...]) -> tuple[tuple[str
                 out += [tuple(p.split()) for p in group if p != member]
                 break
     if len(words) > 1:
-        out += [(w,) for w in distinct if len(w) >= 4]
+        out += [(w,) for w in distinct if len(w) >= 2]
     return tuple(dict.fromkeys(p for p in out if p))
 
 
@@ -222,7 +236,7 @@ def _word_score(word: str, option: Option) -> float:
     # One distinctive word of a longer option ("benker" for "Benker og hvileplasser", "alltid" for
     # "Ja, alltid"), or another word for it ("lighting" for "God belysning").
     for part in option.parts:
-        if len(part) == 1 and len(part[0]) >= 3:
+        if len(part) == 1 and len(part[0]) >= 2:
             score = same_word(word, part[0])
             if score >= (0.85 if part[0] in option.distinct else 0.95):  # a typo of its own words, not of a synonym
                 best = max(best, 0.75 * score)
@@ -311,6 +325,13 @@ def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]]) -> Men
         return m
     words = list(w.words)
     clause = w.clause[m.start]
+    if any((x,) in lx.NEGATORS for x in m.option.phrases[0]):
+        # The option says "not" itself ("Har ikke tid"): "jeg har ikke tid" names it, "jeg har tid" does not.
+        near = [i for i in range(max(0, m.start - 4), min(len(words), m.end + 3))
+                if (words[i],) in lx.NEGATORS and w.clause[i] == clause]
+        if near:
+            return m if m.via == "phrase" else Mention(m.option, m.start, m.end, max(m.strength, 0.8), m.via)
+        return Mention(m.option, m.start, m.end, min(m.strength, 0.45), m.via)
     in_dk = {i for s, e in dk_spans for i in range(s, e)}
     for start, end in lx.find_phrases(words[: m.start], lx.NEGATORS):
         if w.clause[start] != clause or start in in_dk:

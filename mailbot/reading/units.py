@@ -189,13 +189,19 @@ _NUMBER_MARK = re.compile(
 )
 
 
+def _measure(line: str, end: int) -> bool:
+    """A number followed by a unit is a measure ("det er 4 km", "20 min", "3 ganger"), not a question number."""
+    after = re.match(r"\s*([^\W\d_]+|%)", line[end:end + 20])
+    return bool(after) and fold(after.group(1)) in lx.COUNTED
+
+
 def _numbered(line: str, survey: Survey, read: Reader) -> list[tuple[Question, Value, str]] | None:
     """Split a line like "1 A 2 A,B 3 4 4 Sandvika" (or "1a2c3 4") into (question, value, text) pieces."""
     line = _BULLET.sub("", line, count=1)
     marks = []
     for match in _NUMBER_MARK.finditer(line):
         question = survey.question_by_number(int(match.group("num")))
-        if question is not None:
+        if question is not None and not (match.start() and _measure(line, match.end())):
             marks.append((match.start(), match.end(), question.number))
         if len(marks) >= MAX_MARKS:
             break
@@ -221,7 +227,8 @@ def _best_split(line: str, marks: tuple[tuple[int, int, int], ...], survey: Surv
         return read(line[marks[i][1] : end].strip(" ,;"), question)
 
     def score(v: Value) -> float:
-        return v.confidence if v.ok else (0.1 if v.skipped else -2.0)
+        # An answer read but unclear ("terningkast fire" on 0–10) still holds its place: to be asked about.
+        return v.confidence if v.ok else (0.1 if v.skipped else -0.3 if v.unclear else -2.0)
 
     def best(i: int) -> tuple[float, tuple[tuple[int, int], ...]]:
         if i in memo:
@@ -242,6 +249,9 @@ def _best_split(line: str, marks: tuple[tuple[int, int, int], ...], survey: Surv
         assert question is not None
         text = line[marks[i][1] : end].strip(" ,;")
         out.append((question, read(text, question), text))
+    if len(out) > 1 and any(v.unclear for _, v, _ in out):
+        # One piece of a compact line unclear ("1 A, 3-4 2"): the cut itself may be wrong; read the rest back.
+        out = [(q, Value(v.answer, min(v.confidence, 0.6), evidence=v.evidence) if v.ok else v, t) for q, v, t in out]
     return out
 
 
@@ -277,6 +287,10 @@ _CORRECTED = (
     # "I meant 2 A and B", "mente 3: fire"
     re.compile(rf"\b{_MEANT}\s+(?:jeg\s+|eg\s+)?(?:på\s+|on\s+)?{_ON}?\s*(?P<n>\d{{1,2}})\s*[.:)=]?\s*(?P<v>.+?){_VALUE_END}",
                re.I),
+    # "make that 3 for question 3", "change it to B on 2", "sett 4 på spørsmål 5", "gjer det om til 6 på nr 2"
+    re.compile(rf"\b(?:make\s+(?:that|it)|change\s+(?:that|it|my\s+answer)\s+to|endre?\s+(?:det\s+)?til|gjør\s+det\s+om\s+til"
+               rf"|gjer\s+det\s+om\s+til|sett|set|heller)\s+(?P<v>[^,.;!?]{{1,40}}?)\s+(?:for|on|to|in|på|paa|til|i)\s+"
+               rf"(?:{_ON}\s*)?(?P<n>\d{{1,2}})\b", re.I),
 )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mailbot.campaigns import AnswerValue, Question, QuestionType
 from mailbot.reading import lexicon as lx
-from mailbot.reading.evidence import FUNCTION_WORDS, Mention, mentions, numbers, words_of
+from mailbot.reading.evidence import FUNCTION_WORDS, Mention, mentions, numbers, options_of, words_of
 from mailbot.reading.vocabulary import SKIP, SKIP_MARKS, fold
 
 MAX_VALUE_CHARS = 500
@@ -31,10 +31,15 @@ class Value:
     skipped: bool = False
     problem: str | None = None
     evidence: str = ""
+    unclear: bool = False  # the problem is an answer read but unclear ("3 eller 4"), not words not understood
 
     @property
     def ok(self) -> bool:
         return self.answer is not None
+
+
+def _unclear(problem: str) -> Value:
+    return Value(problem=problem, unclear=True)
 
 
 SKIPPED = Value(skipped=True)
@@ -117,15 +122,15 @@ def read_choice(text: str, question: Question, anchored: bool) -> Value:
             return Value(last[0].option.text, 0.85, evidence=f"«{_short(text)}»: changed to {last[0].option.text}")
         if all(m.strength <= 0.5 for m in named):
             shown = " / ".join(dict.fromkeys(m.option.text for m in named))
-            return Value(problem=f"«{_short(text)}» passer på flere valg ({shown})")
+            return _unclear(f"«{_short(text)}» passer på flere valg ({shown})")
         shown = ", ".join(dict.fromkeys(m.option.text for m in named))
-        return Value(problem=f"flere valg ({shown}) på et spørsmål med ett svar: «{_short(text)}»")
+        return _unclear(f"flere valg ({shown}) på et spørsmål med ett svar: «{_short(text)}»")
     best = max(m.strength for m in named)
     if best <= 0.5:
         shown = " / ".join(o.text for o in {m.option.key: m.option for m in found}.values())
-        return Value(problem=f"«{_short(text)}» passer på flere valg ({shown})")
+        return _unclear(f"«{_short(text)}» passer på flere valg ({shown})")
     if any(m.option.key == keys[0] for m in rejected):
-        return Value(problem=f"uklart svar: «{_short(text)}»")
+        return _unclear(f"uklart svar: «{_short(text)}»")
     option = named[0].option.text
     covered = {i for m in found for i in range(m.start, m.end)}
     if anchored and any(x.isdigit() and i not in covered for i, x in enumerate(words_of(text).words)):
@@ -158,19 +163,19 @@ def read_multi(text: str, question: Question, anchored: bool) -> Value:
         return NOTHING
     both = {m.option.key for m in named} & {m.option.key for m in rejected}
     if both:
-        return Value(problem=f"uklart svar: «{_short(text)}»")
+        return _unclear(f"uklart svar: «{_short(text)}»")
     keys = {m.option.key for m in named}
     chosen = tuple(o.text for o in sorted({m.option.key: m.option for m in named}.values(), key=lambda o: o.key)
                    if o.key in keys)
     sure = min(m.strength for m in named)
-    if anchored and _unexplained(text, found):
+    if anchored and _unexplained(text, found, question):
         sure = min(sure, 0.6)  # "møbler og leker": leker is no option; read back what was understood
     if any(_hedged_at(words, m.start) for m in named) and not all(_hedged_at(words, m.start) for m in named):
         sure = min(sure, 0.6)  # "møbler, klær, kanskje bøker": is bøker in or out? ask the resident
     return Value(chosen, sure * _hedge(text), evidence=f"«{_short(text)}»: {', '.join(chosen)}")
 
 
-def _unexplained(text: str, found: list[Mention]) -> bool:
+def _unexplained(text: str, found: list[Mention], question: Question) -> bool:
     """A short answer with a word that names no option and is no filler ("møbler og leker")."""
     w = words_of(text)
     if len(w.words) > 8:
@@ -179,8 +184,9 @@ def _unexplained(text: str, found: list[Mention]) -> bool:
     if any(x.isdigit() and i not in covered for i, x in enumerate(w.words)):
         return True  # "A, 2-8, 3-4": numbers inside a choice are answers to other questions, not lost
     shared = {c for m in found for c in m.option.content}  # "låne" of "Låne bøker og lydbøker": the option's own
-    return any(i not in covered and x not in shared and len(x) >= 3 and x not in FUNCTION_WORDS and x not in lx.JOINERS
-               and not lx.has_phrase([x], lx.HEDGES) for i, x in enumerate(w.words))
+    anyone = {c for o in options_of(question) for c in o.content} - shared  # "pc" when two options say PC
+    return any(i not in covered and x not in shared and (len(x) >= 3 or x in anyone) and x not in FUNCTION_WORDS
+               and x not in lx.JOINERS and not lx.has_phrase([x], lx.HEDGES) for i, x in enumerate(w.words))
 
 
 def _hedged_at(words: list[str], start: int) -> bool:
@@ -190,7 +196,9 @@ def _hedged_at(words: list[str], start: int) -> bool:
 
 # --- scale -----------------------------------------------------------------------------------------
 
-_RANGE = re.compile(r"\d\s*[-–]\s*\d|\b(eller|or|til|to|and|og|mellom|between)\b", re.I)
+# Two values offered as one ("3 eller 4", "3-4", "mellom 3 og 4"); not "1 - det er 4 km og …".
+_RANGE = re.compile(r"\b\d{1,2}\s*(?:[-–]|\b(?:eller|or|til|to|and|og)\b)\s*(?:(?:kanskje|maybe|evt)\s+)?\d{1,2}\b"
+                    r"|\b(?:mellom|between)\s+\d", re.I)
 
 
 def read_scale(text: str, question: Question, anchored: bool) -> Value:
@@ -200,7 +208,7 @@ def read_scale(text: str, question: Question, anchored: bool) -> Value:
     misfit = [n for n in found if n.strength == 0.0]
     usable = [n for n in found if n.strength > 0.0]
     if misfit and not usable:
-        return Value(problem=f"«{_short(text)}» passer ikke skalaen {low}–{high}")
+        return _unclear(f"«{_short(text)}» passer ikke skalaen {low}–{high}")
     if not usable:
         return Value(problem=f"forstod ikke «{_short(text)}» som et tall fra {low} til {high}") if anchored else NOTHING
     values = list(dict.fromkeys(n.value for n in usable))
@@ -213,19 +221,23 @@ def read_scale(text: str, question: Question, anchored: bool) -> Value:
             if len({n.value for n in strong}) == 1 and all(n.strength <= 0.6 for n in usable if n not in strong):
                 chosen = strong[0]
             else:
-                return Value(problem=f"uklart tall: «{_short(text)}»")
+                return _unclear(f"uklart tall: «{_short(text)}»")
     else:
         chosen = usable[0]
         between = words_of(text).text
-        if len(usable) == 1 and _RANGE.search(between[: 80]) and _two_numbers_in(between):
-            return Value(problem=f"uklart tall: «{_short(text)}»")
+        if len(usable) == 1 and _RANGE.search(between[: 80]):
+            return _unclear(f"uklart tall: «{_short(text)}»")
     if not low <= chosen.value <= high:
-        return Value(problem=f"{chosen.value} er utenfor skalaen {low}–{high}")
-    return Value(chosen.value, chosen.strength * _hedge(text), evidence=f"«{_short(text)}»: {chosen.value}")
+        return _unclear(f"{chosen.value} er utenfor skalaen {low}–{high}")
+    strength = chosen.strength
+    if (low, high) != (1, 6) and _DICE.search(text):
+        if high > 6:  # a 1–6 grade on a 0–10 scale: 4, or about 7?
+            return _unclear(f"terningkast på skalaen {low}–{high}: «{_short(text)}»")
+        strength = min(strength, 0.6)  # "terningkast fem" on 1–5: likely 5, but ask
+    return Value(chosen.value, strength * _hedge(text), evidence=f"«{_short(text)}»: {chosen.value}")
 
 
-def _two_numbers_in(text: str) -> bool:
-    return len(re.findall(r"\b\d{1,2}\b", text[:80])) >= 2
+_DICE = re.compile(r"\bterning(?:kast)?\w*|\bdice\b", re.I)
 
 
 # --- text ------------------------------------------------------------------------------------------

@@ -59,3 +59,48 @@ def test_an_option_named_out_of_order_in_prose_is_read_back_not_recorded(ageing:
     parsed = parse_answers(text, ageing)
     assert parsed.answers.get("transport") == "Buss eller bane"
     assert "transport" in parsed.confirm
+
+
+@pytest.fixture(scope="module")
+def participation() -> Survey:
+    survey = load_campaign_file(SETS / "dev-c" / "surveys" / "medvirkning-2024.toml")
+    assert isinstance(survey, Survey)
+    return survey
+
+
+@pytest.fixture(scope="module")
+def web_pages() -> Survey:
+    survey = load_campaign_file(SETS / "dev-c" / "surveys" / "nettsider-2025.toml")
+    assert isinstance(survey, Survey)
+    return survey
+
+
+def test_an_option_that_says_not_is_named_by_a_sentence_that_says_not(participation: Survey) -> None:
+    assert parse_answers("4. jeg har rett og slett ikke tid med småbarn", participation).answers["barrier"] \
+        == "Har ikke tid"
+    assert parse_answers("4. møtetidene passer ikke for meg", participation).answers["barrier"] \
+        == "Møtetidspunktene passer ikke"
+    assert "barrier" not in parse_answers("4. jeg har god tid", participation).answers
+
+
+def test_a_word_two_options_share_is_the_one_it_stands_alone_in(web_pages: Survey) -> None:
+    # "PC" is "PC eller Mac"; "Jobb-PC" needs its first word.
+    assert parse_answers("3. PC + mobil", web_pages).answers["devices"] == ("Mobil", "PC eller Mac")
+    assert parse_answers("3. jobb-pc og mobil", web_pages).answers["devices"] == ("Mobil", "Jobb-PC")
+
+
+def test_a_dice_grade_on_a_ten_point_scale_is_asked_about(participation: Survey) -> None:
+    parsed = parse_answers("1 Nei 2 E-post 3 terningkast fire 4 B 5 2", participation)
+    assert "heard" not in parsed.answers and "heard" in parsed.unsure
+    assert parsed.answers["feedback"] == 2
+
+
+def test_a_later_change_of_a_numbered_answer_replaces_it(participation: Survey) -> None:
+    text = "1. Yes\n2. A, C\n3. 7\n4. A\n5. 4\n\nActually, make that 3 for question 3 - they didn't listen much."
+    assert parse_answers(text, participation).answers["heard"] == 3
+
+
+def test_a_change_of_mind_not_understood_sends_every_answer_back_to_the_resident(participation: Survey) -> None:
+    text = "1. Ja\n2. A\n3. 7\n4. A\n5. 4\n\nForresten, jeg har ombestemt meg på en av dem."
+    parsed = parse_answers(text, participation)
+    assert parsed.answers and set(parsed.confirm) == set(parsed.answers)
