@@ -192,7 +192,7 @@ _NUMBER_MARK = re.compile(
 def _measure(line: str, end: int) -> bool:
     """A number followed by a unit is a measure ("det er 4 km", "20 min", "3 ganger"), not a question number."""
     after = re.match(r"\s*([^\W\d_]+|%)", line[end:end + 20])
-    return bool(after) and fold(after.group(1)) in lx.COUNTED
+    return after is not None and fold(after.group(1)) in lx.COUNTED
 
 
 def _numbered(line: str, survey: Survey, read: Reader) -> list[tuple[Question, Value, str]] | None:
