@@ -93,8 +93,12 @@ def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterab
     if kind == "command":
         # Beside a command, only answers read for sure count: "STOPP. Hilsen Kari" answers nothing.
         text_questions = {q.id for q in survey.questions if q.type is QuestionType.TEXT} if survey else set()
-        answers = {q: a for q, a in answers.items()
-                   if parsed is None or (parsed.confidence.get(q, 0) >= 0.9 and q not in text_questions)}
+        firm = {q: a for q, a in answers.items()
+                if parsed is None or (parsed.confidence.get(q, 0) >= 0.9 and q not in text_questions)}
+        if firm and parsed is not None:  # beside firm answers, a numbered text answer is an answer too
+            firm.update({q: a for q, a in answers.items()
+                         if q in text_questions and parsed.confidence.get(q, 0) >= 0.9})
+        answers = firm
     if kind == "command" and not answers:
         unsure = {}  # "AVMELD. Jeg flytter til Polen": the rest of a command is not a half-read answer
     if kind == "command" and answers:

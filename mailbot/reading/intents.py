@@ -63,6 +63,8 @@ RESUME = _rx(
     r"\b(?:vaere|vere|be)\s+med\s+(?:\w+\s+){0,2}(?:igjen|again)\b",
     r"\bresume\b",
     r"\b(?:back|tilbake)\s+(?:\w+\s+){0,3}(?:panel|panelet|list|lista)\b",
+    r"\b(?:kan dere|kan de|could you|can you|please)\s+(?:start|starte|begynne|restart)\s+(?:\w+\s+){0,2}"
+    r"(?:igjen|again|paa nytt)\b",
 )
 ERASE = _rx(
     r"\b(?:slett|slette|sletter|slettes|slettast|slettet|sletta|delete|deleted|erase|erased|remove|fjern|fjerne|"
@@ -103,9 +105,15 @@ class Intent:
     sentence: str  # the sentence as typed, so the answer reader can leave it out
 
 
+# "Korleis stoppar eg påminningane utan å melde meg ut?": a question about a command is for staff to answer.
+_HOW = re.compile(r"^(?:\w+\s+)?(?:hvordan|korleis|how|hva gjor jeg|kva gjer eg|what do i)\b")
+_WITHOUT = re.compile(
+    r"\b(?:uten|utan|without)\s+(?:aa\s+|a\s+)?(?:\w+\s+){0,1}(?:melde|meld|ga|gaa|unsubscrib\w*|leav\w*)\b")
+
+
 def find_intent(text: str) -> Intent | None:
     """The command the typed `text` asks for in plain words, or None."""
-    sentences = _sentences(text)
+    sentences = [s for s in _sentences(text) if not _HOW.search(fold(s))]
     folded = [fold(s) for s in sentences]
     for name in ("erase", "unsubscribe", "pause", "language", "resume"):
         for sentence, words in zip(sentences, folded, strict=True):
@@ -120,14 +128,14 @@ def _asks(name: str, words: str, everything: list[str]) -> str | None | bool:
     if name == "erase":
         return None if ERASE.search(words) and _ERASE_ABOUT_ME.search(words) else False
     if name == "unsubscribe":
-        return None if UNSUBSCRIBE.search(words) and not _kept(words) else False
+        return None if UNSUBSCRIBE.search(words) and not _kept(words) and not _WITHOUT.search(words) else False
     if name == "pause":
         match = PAUSE.search(words)
         if not match or not (_PAUSE_OBJECT.search(words) or words.startswith("pause")) or _TOLD.search(words):
             return False
         return _until(words[match.start():], everything)
-    if name == "resume":
-        return None if RESUME.search(words) and not PAUSE.search(words) else False
+    if name == "resume":  # "satte meg på pause i vår, … vil være med igjen": a pause told of, then a resume
+        return None if RESUME.search(words) and (not PAUSE.search(words) or _TOLD.search(words)) else False
     for code, pattern in LANGUAGE.items():
         if pattern.search(words) and _LANGUAGE_ASK.search(words) and _ASKING.search(words):
             return code
@@ -157,7 +165,10 @@ _MONTH = re.compile(r"^(?:januar|january|februar|february|mars|march|april|mai|m
 
 
 def _first_of_month(until: str) -> str:
-    """ "til mars" is until the first of March."""
+    """ "til mars" is until the first of March; words after the date ("1 juni skal ut og seile") are not it."""
+    words = until.split()
+    last = max((i for i, w in enumerate(words) if _DATE_WORD.fullmatch(w)), default=len(words) - 1)
+    until = " ".join(words[: last + 1])
     month = _MONTH.match(until)
     return f"1. {month.group(0)}" if month else until
 

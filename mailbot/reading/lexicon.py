@@ -140,6 +140,15 @@ POINTERS = _phrases(
     "see answers", "see my answers", "answers below", "answers are below", "see below", "answered below",
     "answers inline", "se nedenfor", "se under", "svarene mine står", "i rødt", "i raudt", "in red",
 )
+# "Jeg har skrevet svarene inn i e-posten nedenfor": a word for the answers and one for where they are.
+ANSWER_WORDS = frozenset(fold(w) for w in (
+    "svar", "svarene", "svara", "svart", "svarte", "svarer", "svarar", "svaret", "answers", "answer", "answered",
+    "replies", "replied",
+))
+WHERE_WORDS = frozenset(fold(w) for w in (
+    "under", "nedenfor", "nedanfor", "nede", "below", "inline", "beneath", "underneath", "inni", "inne", "within",
+    "mellom", "between",
+))
 
 
 @lru_cache(maxsize=64)

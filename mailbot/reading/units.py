@@ -415,8 +415,9 @@ def is_chatter(text: str) -> bool:
     words = list(words_of(stripped).words)
     if not words:
         return True
-    pointer = lx.find_phrases(words, lx.POINTERS)
-    if pointer and len(words) <= 12:
+    pointer = lx.find_phrases(words, lx.POINTERS) or (
+        lx.ANSWER_WORDS.intersection(words) and lx.WHERE_WORDS.intersection(words))
+    if pointer and len(words) <= 14:
         return True  # "Svarene står under hvert spørsmål (i rødt)."
     spans = lx.find_phrases(words, lx.CHATTER)
     if spans and spans[0][0] == 0:

@@ -24,6 +24,9 @@ from mailbot.reading.commands import find_command
         ("Could you send me these emails in English from now on?", "language", "en"),
         ("Jeg ber om at dere sletter alle opplysninger dere har lagret om meg.", "erase", None),
         ("I would like you to delete all the personal data you hold about me, under GDPR.", "erase", None),
+        ("Jeg satte meg på pause i vår, men nå vil jeg gjerne være med på undersøkelsene igjen.", "resume", None),
+        ("Kan dere starte opp igjen for meg?", "resume", None),
+        ("Sett meg gjerne på pause til 1. juni – skal ut og seile 🙂", "pause", "1 juni"),
     ],
 )
 def test_a_plain_sentence_is_understood_as_a_command(text: str, name: str, value: str | None) -> None:
@@ -41,6 +44,9 @@ def test_a_plain_sentence_is_understood_as_a_command(text: str, name: str, value
         "I paused the panel emails last autumn while I was working in Gothenburg.",
         "Start gjerne med Sandvika.",
         "De ansatte trenger flere pauser i løpet av dagen.",
+        "Korleis stoppar eg påminningane utan å melde meg ut av heile panelet?",
+        "Hvordan melder jeg meg av panelet?",
+        "Kan jeg slutte å få påminnelser uten å melde meg ut?",
     ],
 )
 def test_an_answer_or_a_story_is_not_a_command(text: str) -> None:
