@@ -165,8 +165,18 @@ def demo(members: Annotated[int, typer.Option(help="How many synthetic residents
          directory: Annotated[Path, typer.Option("--dir", help="Where the demo keeps its files.")] = Path("demo-out"),
          verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
          scenario: Annotated[str, typer.Option(help="survey, course (Hverdagsglede pilot) or workshop "
-                                               "(committee and «Min side» user test).")] = "survey") -> None:
-    """Run one real survey (or course, or recruitment) end to end on a simulated clock, on the embedded default."""
+                                               "(committee and «Min side» user test).")] = "survey",
+         serve: Annotated[bool, typer.Option("--serve", help="Stop the clock while the survey is still open "
+                                             "and keep the pages and the mail server up until Ctrl-C, to "
+                                             "click and reply by hand.")] = False,
+         port: Annotated[int, typer.Option("--port", help="With --serve: the port of the resident pages.")] = 8080,
+         ) -> None:
+    """Run one real survey (or course, or recruitment) end to end on a simulated clock, on the embedded default.
+
+    With --serve the survey opened five days ago and is still open: the demo then keeps running
+    (`mailbot run` in the demo folder) and prints which email to open, which link to click and
+    where to reply.
+    """
     from mailbot.demo import run_demo
     from mailbot.demo.scenarios import SCENARIOS, run_scenario
 
@@ -184,7 +194,13 @@ def demo(members: Annotated[int, typer.Option(help="How many synthetic residents
         for line in said.lines:
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         return
-    report = run_demo(members, seed, directory, say=lambda s: console.print(s, markup=False, highlight=False))
+    if serve and scenario != "survey":
+        err.print("--serve runs the survey demo only", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    report = run_demo(members, seed, directory, say=lambda s: console.print(s, markup=False, highlight=False),
+                      still_open_at=datetime.now(UTC) if serve else None, web_port=port)
+    if serve:
+        raise typer.Exit(_serve_demo(directory, report.survey.id, port, seed))
     s = report.survey
     console.print(f"\nSurvey: {s.title} ({s.id})", markup=False)
     for step, n in report.sent.items():
@@ -196,3 +212,41 @@ def demo(members: Annotated[int, typer.Option(help="How many synthetic residents
     console.print(f"  results email: {report.results_eml} and {report.results_html}", markup=False)
     if report.results_eml is None:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _serve_demo(directory: Path, survey_id: str, port: int, seed: int) -> int:
+    """`mailbot run` on the demo folder, with the key its .env holds, after saying what to try."""
+    from mailbot import daemon
+    from mailbot.bot import Bot
+    from mailbot.campaigns import Survey
+    from mailbot.demo import demo_key, something_to_try
+    from mailbot.tokens import Keys
+
+    settings = settings_or_exit(directory / "config.toml")
+    # The demo's own key, even when the shell has another MAILBOT_TOKEN_KEY (.env does not override it).
+    bot = Bot(settings, keys=Keys((demo_key(seed),))).prepare()
+    survey = bot.by_id[survey_id]
+    assert isinstance(survey, Survey)
+    t = settings.config.transport
+    closes = survey.closes.astimezone(settings.panel.zone)
+
+    def ready(d: daemon.Daemon) -> None:
+        console.print(f"\nThe survey is open until {closes:%Y-%m-%d %H:%M}; the demo panel is running "
+                      f"(pages on http://127.0.0.1:{d.http_port}, mail on 127.0.0.1:{t.port}).", markup=False,
+                      soft_wrap=True)
+        tryit = something_to_try(bot, survey)
+        if tryit is not None:
+            console.print(f"Open the invitation to {tryit.resident}:\n  {tryit.mailbox_file}\n"
+                          f"Click its answer link:\n  {tryit.link}\n"
+                          f"or reply to {tryit.reply_to} through 127.0.0.1:{t.port} (SMTP); the receipt lands in "
+                          f"{tryit.mailbox_file.parent}.", markup=False, soft_wrap=True)
+        console.print(f"Same again later: cd {directory} && mailbot run --every 10. Ctrl-C stops.",
+                      markup=False, soft_wrap=True)
+        console.file.flush()
+
+    try:
+        return daemon.run(bot, daemon.DaemonOptions(every=10, port=port), ready=ready)
+    except daemon.DaemonError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        return EXIT_FAILED
+

@@ -37,12 +37,13 @@ from mailbot.demo.residents import (
 from mailbot.roster import read_roster
 from mailbot.states import InboundState
 from mailbot.store import members as member_store
-from mailbot.store.models import Inbound, Outbox, Response
+from mailbot.store.models import Inbound, Member, Outbox, Response
 from mailbot.tokens import Keys
 from mailbot.transport.local import free_port, mailbox_dir
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SURVEY = "ombruk-2022"
+SERVE_OPENED_AGO = timedelta(days=5)  # `--serve`: the survey opened about this long ago (after the first reminder)
 
 
 @dataclass
@@ -66,14 +67,14 @@ class DemoReport:
         return self.answered / self.invited if self.invited else 0.0
 
 
-def _config_text(port: int, templates: Path) -> str:
+def _config_text(port: int, templates: Path, web_port: int = 8080) -> str:
     return f"""# Written by `mailbot demo`: the demo panel, in this folder only.
 [panel]
 name = "Innbyggerpanelet"
 organisation = "Bærum kommune"
 address = "innbyggerpanel@baerum.example.no"
 reply_domain = "svar.baerum.example.no"
-public_url = "http://127.0.0.1:8080"
+public_url = "http://127.0.0.1:{web_port}"
 timezone = "Europe/Oslo"
 language = "nb"
 
@@ -92,21 +93,51 @@ templates = "{templates.as_posix()}"
 """
 
 
+def demo_key(seed: int) -> str:
+    """The demo's token key: written to the demo folder's .env, so `mailbot run` there reads the same links."""
+    return f"demo-key-{seed}"
+
+
+def _shifted(text: str, opens: datetime, closes: datetime) -> str:
+    """The survey file with its opening and closing times moved (local times, to the minute)."""
+    text = re.sub(r"(?m)^opens = .*$", f"opens = {opens:%Y-%m-%dT%H:%M}", text, count=1)
+    return re.sub(r"(?m)^closes = .*$", f"closes = {closes:%Y-%m-%dT%H:%M}", text, count=1)
+
+
 def run_demo(members: int = 600, seed: int = 1, directory: Path = Path("demo-out"),
-             say: Callable[[str], None] = lambda s: None) -> DemoReport:
+             say: Callable[[str], None] = lambda s: None, *, still_open_at: datetime | None = None,
+             web_port: int = 8080) -> DemoReport:
+    """The demo survey on a simulated clock, from opening to a day after closing.
+
+    With `still_open_at` (for `mailbot demo --serve`), the survey is moved so that it opened
+    SERVE_OPENED_AGO before that moment and is still open then, and the clock stops there: the
+    links in the mailboxes work, and nothing has closed yet.
+    """
     rng = random.Random(seed)
     directory = directory.resolve()
     for old in ("mailbot.sqlite3", "mailbot.sqlite3-wal", "mailbot.sqlite3-shm", "mailboxes", "schedules"):
         path = directory / old
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     (directory / "schedules").mkdir(parents=True)
-    shutil.copy(REPO / "schedules" / f"{DEMO_SURVEY}.toml", directory / "schedules")
+    source = REPO / "schedules" / f"{DEMO_SURVEY}.toml"
     port = free_port()
-    (directory / "config.toml").write_text(_config_text(port, REPO / "templates"), encoding="utf-8")
+    (directory / "config.toml").write_text(_config_text(port, REPO / "templates", web_port), encoding="utf-8")
+    (directory / ".env").write_text(f"# Written by `mailbot demo`: the key the demo's links are signed with.\n"
+                                    f"MAILBOT_TOKEN_KEY={demo_key(seed)}\n", encoding="utf-8")
     settings = load_settings(directory / "config.toml", load_env=False)
-    survey = load_campaign_file(directory / "schedules" / f"{DEMO_SURVEY}.toml", settings.panel.zone)
+    text = source.read_text(encoding="utf-8")
+    if still_open_at is not None:
+        original = load_campaign_file(source, settings.panel.zone)
+        # Moved by whole days, so it still opens at 09:00 and closes at 23:59 local time.
+        days = ((still_open_at - SERVE_OPENED_AGO).astimezone(settings.panel.zone).date()
+                - original.opens.astimezone(settings.panel.zone).date()).days
+        zone = settings.panel.zone
+        text = _shifted(text, (original.opens.astimezone(zone) + timedelta(days=days)),
+                        (original.closes.astimezone(zone) + timedelta(days=days)))
+    (directory / "schedules" / source.name).write_text(text, encoding="utf-8")
+    survey = load_campaign_file(directory / "schedules" / source.name, settings.panel.zone)
     assert isinstance(survey, Survey)
-    bot = Bot(settings, campaigns=[survey], keys=Keys((f"demo-key-{seed}",))).prepare()
+    bot = Bot(settings, campaigns=[survey], keys=Keys((demo_key(seed),))).prepare()
     report = DemoReport(members, survey, mailboxes=bot.mailbox_root(), database=directory / "mailbot.sqlite3")
 
     people = residents(members, rng)
@@ -122,6 +153,8 @@ def run_demo(members: int = 600, seed: int = 1, directory: Path = Path("demo-out
     try:
         with bot.transport() as transport:
             for now in _ticks(survey):
+                if still_open_at is not None and now > still_open_at:
+                    break
                 due = [p for p in plan if p.at <= now and not p.done]
                 for p in due:
                     _send_reply(bot, p, port, rng)
@@ -211,6 +244,41 @@ def _send_reply(bot: Bot, planned: _PlannedReply, port: int, rng: random.Random)
     raw = reply_message(planned.resident, invitation, planned.text, format_datetime(planned.at), rng)
     with smtplib.SMTP("127.0.0.1", port) as smtp:
         smtp.sendmail(planned.resident.email, [str(invitation["Reply-To"])], raw)
+
+
+@dataclass(frozen=True)
+class TryIt:
+    """What `mailbot demo --serve` tells a newcomer to open, click and reply to."""
+
+    resident: str
+    mailbox_file: Path
+    link: str
+    reply_to: str
+
+
+_FORM_LINK = re.compile(r"https?://\S+/svar/\S+")
+
+
+def something_to_try(bot: Bot, survey: Survey) -> TryIt | None:
+    """A resident who has not answered yet: their invitation's file, its answer link and reply address."""
+    with bot.store.transaction() as s:
+        answered = select(Response.member_id).where(Response.campaign_id == survey.id,
+                                                    Response.member_id.is_not(None))
+        invited = s.scalars(select(Member.email).join(Outbox, Outbox.member_id == Member.id).where(
+            Outbox.campaign_id == survey.id, Outbox.step == "invitation", Outbox.status == "sent",
+            Member.id.not_in(answered)).order_by(Member.id)).all()
+    for email in invited:
+        folder = mailbox_dir(bot.mailbox_root(), email or "") / "new"
+        for f in sorted(folder.glob("*")) if folder.exists() else []:
+            msg = message_from_bytes(f.read_bytes(), policy=policy.default)
+            assert isinstance(msg, EmailMessage)
+            if str(msg["Subject"]) != survey.title:
+                continue
+            body = msg.get_body(("plain",))
+            m = _FORM_LINK.search(body.get_content() if body is not None else "")
+            if m:
+                return TryIt(str(email), f, m.group(0), str(msg["Reply-To"]))
+    return None
 
 
 def _keep_results_email(bot: Bot, people: list[Resident], directory: Path) -> tuple[Path | None, Path | None]:
