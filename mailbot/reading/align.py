@@ -23,7 +23,7 @@ MAX_PIECES = 30
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ0-9\"«])")
 
 # How sure a placement is, by the kind of piece.
-PLACED = {"line": 0.9, "piece": 0.9, "comma": 0.85, "sentence": 0.75}
+PLACED = {"line": 0.9, "piece": 0.9, "comma": 0.85, "sentence": 0.75, "prose": 0.75}  # prose: a paragraph line
 LOOSE = 0.85  # a line in a layout that is not a clean one-answer-per-line list
 TEXT_BY_PLACE = 0.5  # a free text answer known only by where it stands
 TEXT_BY_WORDS = 0.75  # … that also repeats the question's words
@@ -53,7 +53,9 @@ def align(free: list[Unit], questions: tuple[Question, ...]) -> list[Placed]:
         return [p for p in best[1] if not p.value.ok]
     found = _out_of_order(best[2], best[1], questions)
     rescued = {p.question.id for p in found}
-    return [p for p in best[1] if p.question.id not in rescued] + found
+    taken = {p.text for p in found}  # "Min glede er 8." is the scale answered late, not the free text
+    return [p for p in best[1] if p.question.id not in rescued
+            and not (p.question.type is QuestionType.TEXT and p.text in taken)] + found
 
 
 OUT_OF_ORDER = 0.6  # an option named out of the questions' order: a reading to confirm
@@ -65,16 +67,20 @@ def _out_of_order(pieces: list[tuple[str, str, Unit]], placed: list[Placed],
     blir bussen" in the first sentence, for the fourth question): found by their words, read back."""
     answered = {p.question.id for p in placed if p.value.ok}
     as_text = {p.text for p in placed if p.question.type is QuestionType.TEXT and p.value.ok}
+    as_value = {p.text for p in placed if p.question.type is not QuestionType.TEXT and p.value.ok}
     out = []
     for question in questions:
-        if question.id in answered or not _named_options(question):
+        scale = question.type is QuestionType.SCALE
+        if question.id in answered or not (_named_options(question) or scale):
             continue
         found = []
         for text, kind, unit in pieces:
-            if kind not in ("sentence", "line") or text in as_text:
+            if kind not in ("sentence", "line", "prose") or text in (as_value if scale else as_text):
                 continue
             value = read_value(text, question, anchored=False)
-            if value.ok and value.answer and _names_something(text):
+            if scale and not _echoes([w for w in words_of(text).words if w not in FUNCTION_WORDS], question):
+                continue  # a number alone out of place could be anything; "Min glede er 8" says what it rates
+            if value.ok and value.answer is not None and _names_something(text):
                 found.append((text, unit, value))
         if len({repr(v.answer) for _, _, v in found}) == 1:
             text, unit, value = found[0]
@@ -93,7 +99,7 @@ def _named_options(question: Question) -> bool:
 def _cuts(free: list[Unit]) -> list[list[tuple[str, str, Unit]]]:
     """Ways of cutting the free lines into pieces: (piece text, kind, the line it came from)."""
     # A line of several sentences is prose, placed as surely as a sentence is.
-    lines = [(u.text, "sentence" if len(_SENTENCE.split(u.text)) > 1 else "line", u)
+    lines = [(u.text, "prose" if len(_SENTENCE.split(u.text)) > 1 else "line", u)
              for u in free if not is_chatter(u.text)]
     by_piece: list[tuple[str, str, Unit]] = []
     by_comma: list[tuple[str, str, Unit]] = []
@@ -167,8 +173,11 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...])
                 continue
         kinds = [pieces[i][1] for i in mine]
         worst = min(PLACED[k] for k in kinds)
-        sure = worst if full or "sentence" in kinds else min(worst, LOOSE)
+        sure = worst if full or "sentence" in kinds or "prose" in kinds else min(worst, LOOSE)
         if question.type is QuestionType.TEXT and kinds == ["comma"]:
+            by_place = fits[mine[0]][j][0].confidence < TEXT_BY_WORDS
+            if not full and by_place and _beside_answer(mine[0], pieces, pairs, j):
+                continue  # "Kurs nei takk, jeg jobber mye.": the reason for an answer, not a text answer
             mine = _whole_clause(mine[0], pieces, set(used))
             text = ", ".join(pieces[i][0] for i in mine)
             value = _fit(text, "comma", question)[0] if len(mine) > 1 else fits[mine[0]][j][0]
@@ -189,6 +198,11 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...])
         unit = pieces[mine[0]][2]
         out.append(Placed(question, value, text, unit.index, unit.corrects))
     return out, best[0][0]
+
+
+def _beside_answer(i: int, pieces: list[tuple[str, str, Unit]], pairs: list[tuple[int, int]], j: int) -> bool:
+    """The comma piece before `i`, in the same line, answers another question."""
+    return i > 0 and pieces[i - 1][2] is pieces[i][2] and any(k == i - 1 and q != j for k, q in pairs)
 
 
 def _whole_clause(i: int, pieces: list[tuple[str, str, Unit]], used: set[int]) -> list[int]:
@@ -218,11 +232,11 @@ def _fit(text: str, kind: str, question: Question) -> tuple[Value, float]:
     """A piece read as an answer to a question, and how much that reading explains the piece."""
     if question.type is QuestionType.TEXT:
         return _text_fit(text, kind, question)
-    value = read_value(text, question, anchored=kind != "sentence")
+    value = read_value(text, question, anchored=kind not in ("sentence", "prose"))
     if value.ok:
         words = [w for w in words_of(text).words if w not in FUNCTION_WORDS]
         return value, value.confidence + (ECHO if _echoes(words, question) else 0.0)
-    if value.problem and kind != "sentence" and len(text.split()) <= 4 and _names_something(text):
+    if value.problem and kind not in ("sentence", "prose") and len(text.split()) <= 4 and _names_something(text):
         return value, 0.2  # answer-shaped but unreadable ("3 eller 4"): ask about it
     return value, 0.0
 
@@ -240,7 +254,7 @@ def _text_fit(text: str, kind: str, question: Question) -> tuple[Value, float]:
         return Value(), 0.0
     echoed = _echoes(words, question)
     sure = TEXT_BY_WORDS if echoed else TEXT_BY_PLACE
-    if kind == "sentence" and not echoed:
+    if kind in ("sentence", "prose") and not echoed:
         sure = 0.3
     return Value(value.answer, sure, evidence="own words"), sure * 0.6
 
@@ -249,4 +263,6 @@ def _echoes(words: list[str], question: Question) -> bool:
     """The piece repeats a meaningful word of the question ("Butikken bør ligge …" for "Hvor … bør butikken ligge?")."""
     target = [w for w in words_of(question.text).words if w not in FUNCTION_WORDS and len(w) >= 4
               and w not in ("baerum", "kommunen", "kommune", "hvor", "hva", "korleis", "hvordan", "kva")]
-    return any(same_word(w, t) >= 0.85 for w in words for t in target)
+    # "glede" echoes "hverdagsglede": the last part of the question's compound
+    return any(same_word(w, t) >= 0.85 or (len(w) >= 5 and len(t) > len(w) + 2 and t.endswith(w))
+               for w in words for t in target)

@@ -1,0 +1,32 @@
+"""Prose answers out of the questions' order, and what in a paragraph is not a text answer (issue 14)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.campaigns import Survey
+from mailbot.config import load_campaign_file
+from mailbot.reading import parse_answers
+from tests.reading.conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def joy() -> Survey:
+    survey = load_campaign_file(DATA / "replies-corpus" / "dev-d" / "surveys" / "hverdagsglede-2025.toml")
+    assert isinstance(survey, Survey)
+    return survey
+
+
+def test_a_scale_answered_last_in_a_paragraph_is_the_scale_not_the_free_text(joy: Survey) -> None:
+    text = ("Jeg er glad i naturen og tur i skogen. Jeg synes kommunen skal lage flere møteplass for folk. "
+            "Ja jeg vil gjerne kurs. Min glede er 8.")
+    parsed = parse_answers(text, joy)
+    assert parsed.answers.get("glede") == 8 and "glede" in parsed.confirm
+    assert "fortell" not in parsed.answers
+
+
+def test_the_reason_after_an_answer_is_not_a_text_answer(joy: Survey) -> None:
+    text = "Glede for meg er 6. Jeg liker trening og natur. Kurs nei takk, jeg jobber mye. Takk"
+    parsed = parse_answers(text, joy)
+    assert parsed.answers.get("kurs") == "Nei"
+    assert "fortell" not in parsed.answers
