@@ -112,7 +112,8 @@ def _cuts(free: list[Unit]) -> list[list[tuple[str, str, Unit]]]:
         for p in parts:
             if is_chatter(p):
                 continue
-            commas = [c for c in re.split(r"\s*,\s*", p) if c.strip()]
+            # not before "men"/"but": "Innspillkart har jeg prøvd, men det er ikke noe for meg" is one piece
+            commas = [c for c in re.split(r"\s*,(?!\s*(?:men|but)\b)\s*", p) if c.strip()]
             if len(commas) > 1 and all(len(c.split()) <= 6 for c in commas[:-1]):  # the last may be free text
                 by_comma += [(c, "comma", unit) for c in commas]
             elif not is_chatter(p):

@@ -340,7 +340,10 @@ def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]]) -> Men
             continue
         if m.start - end <= 4:
             return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)
-    tail = [(i, x) for i, x in enumerate(words) if i >= m.end and w.clause[i] == clause]
+    # The clause after it, if it starts "men"/"but": "Innspillkart har jeg prøvd, men det er ikke noe for meg."
+    turn = next((i for i in range(m.end, len(words)) if w.clause[i] != clause), None)
+    but = w.clause[turn] if turn is not None and words[turn] in ("men", "but") else None
+    tail = [(i, x) for i, x in enumerate(words) if i >= m.end and w.clause[i] in (clause, but)]
     if tail and lx.find_phrases([x for _, x in tail], lx.REJECTING):
         return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)
     return m

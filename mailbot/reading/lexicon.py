@@ -53,6 +53,8 @@ REJECTING = _phrases(
     "are not needed", "we have enough", "already", "plenty of", "enough of", "kan droppes", "kan sløyfes",
     "er ikke viktig", "er ikkje viktig", "er ikke nødvendig", "interesserer meg ikke", "interesserer meg ikkje",
     "bryr meg ikke om", "ikke interessert", "ikkje interessert", "not interested",
+    "ikke noe for meg", "ikkje noko for meg", "not for me", "ingen vits", "ikke vits", "ikkje vits", "no point",
+    "ikke aktuelt", "ikkje aktuelt", "not relevant", "liker ikke", "likar ikkje", "don't like", "dont like",
 )
 # Hedges: the answer is meant, but a careful reader would like to hear it confirmed.
 HEDGES = _phrases(

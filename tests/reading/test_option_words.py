@@ -104,3 +104,8 @@ def test_a_change_of_mind_not_understood_sends_every_answer_back_to_the_resident
     text = "1. Ja\n2. A\n3. 7\n4. A\n5. 4\n\nForresten, jeg har ombestemt meg på en av dem."
     parsed = parse_answers(text, participation)
     assert parsed.answers and set(parsed.confirm) == set(parsed.answers)
+
+
+def test_an_option_tried_but_rejected_after_men_is_left_out(participation: Survey) -> None:
+    text = ("2. Jeg foretrekker folkemøter og åpen kontordag. Innspillkart har jeg prøvd, men det er ikke noe for meg.")
+    assert parse_answers(text, participation).answers["channels"] == ("Folkemøter", "Åpen kontordag")
