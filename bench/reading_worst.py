@@ -4,7 +4,8 @@
                                             [--show 8] [--stages]
 
 Fixtures: the shared corpus (../shared/corpus: the external bounces, auto-replies, humans and
-replies, and replies-dev) and the project's own tests/data/**/*.eml. Each is mutated
+replies, and replies-dev) and the project's own tests/data/**/*.eml except the held-out sets
+(tests/data/replies-corpus/holdout-*, never read). Each is mutated
 `--per-fixture` times, cycling through MUTATIONS (one per copy, its size drawn from `--seed`):
 
   repeat-chunk     a chunk of the body repeated until the message is 30-100 KB
@@ -62,8 +63,13 @@ def fixtures() -> list[Path]:
     found: list[Path] = []
     for folder in ("external/bounces", "external/autoreplies", "external/humans", "external/replies", "replies-dev"):
         found += sorted((SHARED / folder).glob("*.eml"))
-    found += sorted((ROOT / "tests" / "data").rglob("*.eml"))
+    # The held-out labelled sets are never read, not even to time them (docs/inbound.md).
+    found += sorted(p for p in (ROOT / "tests" / "data").rglob("*.eml") if not _held_out(p))
     return found
+
+
+def _held_out(path: Path) -> bool:
+    return any(part.startswith("holdout") for part in path.relative_to(ROOT).parts)
 
 
 # --- mutations: bytes in, bytes out -------------------------------------------------------------
