@@ -145,7 +145,9 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...])
                 if questions[j].type is not QuestionType.TEXT and pieces[i][1] == "sentence":
                     options.append((score * REUSE + best[i][j + 1], 3))
                 if i + 1 < n and fits[i + 1][j][1] > 0 and _together(pieces[i], pieces[i + 1], questions[j]):
-                    options.append((score + best[i + 1][j], 4))
+                    # a free text in two sentences is one answer: it counts once, not once per sentence
+                    more = 0.05 if questions[j].type is QuestionType.TEXT else score
+                    options.append((more + best[i + 1][j], 4))
             best[i][j], step[i][j] = max(options, key=lambda o: (round(o[0], 6), -o[1]))
     pairs: list[tuple[int, int]] = []
     i = j = 0
@@ -255,7 +257,7 @@ def _text_fit(text: str, kind: str, question: Question) -> tuple[Value, float]:
         return Value(), 0.0
     echoed = _echoes(words, question)
     sure = TEXT_BY_WORDS if echoed else TEXT_BY_PLACE
-    if kind in ("sentence", "prose") and not echoed:
+    if kind == "sentence" and not echoed:  # a whole paragraph line ("prose") may be the free text
         sure = 0.3
     return Value(value.answer, sure, evidence="own words"), sure * 0.6
 
