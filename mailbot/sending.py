@@ -335,6 +335,10 @@ def _send_batch(store: Store, composer: Composer, transport: Transport, claimed:
                 settle(p, outbox_store.Outcome(row.outbox_id, OutboxState.FAILED, now, p.error or "compose"),
                        False)
             else:
+                if limiter is not None and outcomes:
+                    # Recorded before waiting for the next slot: a crash in the wait must not resend what
+                    # the relay has already accepted (spaced sends leave nothing to batch anyway).
+                    flush()
                 if limiter is not None and not limiter.acquire(stopping):
                     report.stopped = True  # stopped while waiting for the rate limit: this one goes back
                     break
