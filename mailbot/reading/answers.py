@@ -81,7 +81,7 @@ def _placed(units: list[Unit], survey: Survey, read: _Reader) -> list[Placed]:
     free = [u for u in units if u.question is None]
     taken = {p.question.id for p in anchored if p.value.ok or p.value.skipped or p.value.problem}
     open_questions = tuple(q for q in survey.questions if q.id not in taken)
-    if anchored and free:
+    if any(not p.corrects for p in anchored) and free:
         if any(u.corrects for u in free):
             # "Actually, the third one should be …" understood nowhere: any answer may be the one changed.
             anchored = [_unsure(p) for p in anchored]

@@ -274,7 +274,8 @@ def looks_numbered(line: str) -> int | None:
 
 
 _ON = r"(?:spørsmål|spm\.?|nummer|nr\.?|question|q|punkt|oppgave)"
-_TO_BE = r"(?:skal|skulle|burde|should)\s+(?:være|vere|vore|vera|bli|be|have\s+been)"
+_TO_BE = (r"(?:(?:skal|skulle|burde|should)\s+(?:være|vere|vore|vera|bli|be|have\s+been)"
+          r"|(?:skal|skulle)\s+det\s+(?:stå|stått|ha\s+stått|vært|vore|være|vere))")
 _MEANT = r"(?:mente|meinte|meant|mener|meiner|mean)"
 _VALUE_END = (r"(?=\s*(?:,|\(|\bog\s+ikke\b|\bikke\b|\bikkje\b|\bnot\b|\bi\s+stedet\b|\bistedenfor\b|\binstead\b)"
               r"|[.!?;]|$)")
@@ -303,6 +304,8 @@ def _corrections(line: str, survey: Survey, read: Reader) -> list[tuple[Question
             if question is None or question.type is QuestionType.TEXT:
                 continue
             value = read(match.group("v").strip(" :"), question)
+            if not value.ok and re.match(r"\s*(?:ikke|ikkje)\b", line[match.end():]):
+                value = read(match.group("v").strip(" :") + " ikke", question)  # "mener jeg Vet ikke"
             if value.ok:
                 found.append((question, value, match.group(0)))
         if found:

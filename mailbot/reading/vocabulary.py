@@ -212,6 +212,11 @@ EQUIVALENTS: tuple[frozenset[str], ...] = tuple(
         ("sykkel", "bicycle", "bike"),
         ("gange", "til fots", "walking", "on foot"),
         ("e-post", "epost", "email", "e-mail"),
+        # Devices and channels, for any survey about the municipality's web pages and services.
+        ("nettbrett", "ipad", "tablet", "brett", "nettbrettet"),
+        ("mobil", "mobilen", "smarttelefon", "mobiltelefon", "iphone", "smartphone", "mobile"),
+        ("pc", "datamaskin", "datamaskinen", "laptop", "computer", "bærbar", "laptopen"),
+        ("telefon", "telefonen", "phone", "ringe", "ringer", "call"),
         ("morgen", "morning"),
         ("formiddag", "late morning"),
         ("ettermiddag", "afternoon"),
@@ -291,6 +296,6 @@ GRADE_WORDS = {
 # Words that introduce a change of mind: the answer after them replaces the earlier one.
 CORRECTION = re.compile(
     r"\b(forresten|nei\s+vent|vent\s+litt|rettelse|retting|korreksjon|endrer|endre\s+svaret|ombestemt|skal\s+være"
-    r"|skulle\s+vore|skulle\s+være|skal\s+vere|mente|meinte|correction|actually|i\s+meant|changed\s+my\s+mind|change\s+(that|my\s+answer))\b",
+    r"|skulle\s+vore|skulle\s+være|skal\s+vere|skulle\s+det\s+(?:stått|stått|ha\s+stått|vært|vore)|mente|meinte|correction|actually|i\s+meant|changed\s+my\s+mind|change\s+(that|my\s+answer))\b",
     re.I,
 )

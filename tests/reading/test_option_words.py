@@ -109,3 +109,17 @@ def test_a_change_of_mind_not_understood_sends_every_answer_back_to_the_resident
 def test_an_option_tried_but_rejected_after_men_is_left_out(participation: Survey) -> None:
     text = ("2. Jeg foretrekker folkemøter og åpen kontordag. Innspillkart har jeg prøvd, men det er ikke noe for meg.")
     assert parse_answers(text, participation).answers["channels"] == ("Folkemøter", "Åpen kontordag")
+
+
+def test_a_correction_after_unnumbered_lines_replaces_its_answer(web_pages: Survey) -> None:
+    text = ("Søke om noe\n5\niPad og mobil\nFlere skjemaer uten BankID\n\n"
+            "Beklager, på nr 2 skulle det stått 4, ikke 5.")
+    parsed = parse_answers(text, web_pages)
+    assert parsed.answers["grade"] == 4
+    assert parsed.answers["devices"] == ("Mobil", "Nettbrett")
+    assert parsed.answers["improve"] == "Flere skjemaer uten BankID"
+
+
+def test_a_corrected_dont_know_keeps_its_not(participation: Survey) -> None:
+    text = "1. Ja\n2. A\n3. 7\n4. A\n5. 4\n\nNei vent, på nr 1 mener jeg Nei."
+    assert parse_answers(text, participation).answers["attended"] == "Nei"
