@@ -1,6 +1,7 @@
 """How fast replies are taken in and understood: the full inbound pipeline against an SMTP sink; IMAP batched vs single.
 
-    .venv/bin/python bench/inbound.py [--messages 1000] [--rounds 3] [--imap-messages 400] [--database URL]
+    .venv/bin/python bench/inbound.py [--messages 1000] [--rounds 3] [--imap-messages 400] [--only sqlite|postgres]
+                                      [--burst 5000] [--database URL]
 
 1. A panel of `--messages` residents is invited (the real survey email, with
    its signed Reply-To token), and each resident's ~3 KB reply is built from
@@ -20,20 +21,34 @@
 3. Messages appended to a throwaway Dovecot are polled with `batch=50`
    and with `batch=1` (one FETCH and one transaction per message).
 
+4. kill -9 (`--burst`): a panel of 5 000 residents whose replies are all
+   stored, a reader in another process killed -9 at a random moment of
+   reading them, then a second reader (the restart) reads what is left.
+   Counted afterwards: messages not settled (lost), responses per member,
+   automatic answers per message, and the kept answer counts against a
+   GROUP BY over the answers (any reply counted twice shows there).
+
 Each figure is the best of `--rounds`, the sink and the pipeline alternating,
 so that a noisy neighbour hurts both alike. Every round sends new messages
-(new Message-IDs), so none is taken for a duplicate.
+(new Message-IDs), so none is taken for a duplicate. SQLite runs on a fresh
+file, PostgreSQL (MAILBOT_TEST_POSTGRES, or 127.0.0.1:5432/test) in a
+throwaway schema per store, dropped afterwards; `--only` picks one. The load
+average is printed before each part (a 2-core machine shared with others).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import random
+import signal
 import smtplib
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -41,12 +56,13 @@ from email.message import EmailMessage
 from email.policy import compat32
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import SMTP, Envelope, Session  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from mailbot.reading import read_message  # noqa: E402
 from mailbot.states import InboundState  # noqa: E402
@@ -176,9 +192,21 @@ def _recipient(raw: bytes) -> str:
     return parseaddr(str(head.get("To", "")))[1] or PANEL
 
 
+PG_URL = os.environ.get("MAILBOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_schemas: list[str] = []
+
+
 def fresh_store(url: str | None, folder: Path, name: str) -> Store:
+    """An empty migrated store: a new SQLite file, or (url "postgres") a new schema in PostgreSQL."""
+    if url == "postgres":
+        schema = f"bench_inbound_{os.getpid()}_{len(_schemas)}_{name}"[:60].lower()
+        with _admin().connect() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        _schemas.append(schema)
+        sep = "&" if "?" in PG_URL else "?"
+        url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     store = Store(url or f"sqlite:///{folder / name}.sqlite3")
-    if url:
+    if url and not url.startswith("sqlite"):
         from sqlalchemy import delete
 
         store.upgrade()
@@ -189,15 +217,33 @@ def fresh_store(url: str | None, folder: Path, name: str) -> Store:
     return store
 
 
+def _admin() -> Any:
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+
+def drop_schemas() -> None:
+    if _schemas:
+        engine = _admin()
+        with engine.connect() as c:
+            for schema in _schemas:
+                c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+        _schemas.clear()
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 class Pipeline:
     """A panel of `n` residents, invited, and a reader thread that settles what the receiver stores."""
 
-    def __init__(self, n: int, url: str | None, folder: Path):
+    def __init__(self, n: int, url: str | None, folder: Path, name: str = "pipeline"):
         from tests.conftest import oslo
         from tests.inbound.conftest import Row, make_panel
 
-        self.store = fresh_store(url, folder, "pipeline")
-        self.panel = make_panel(folder / "panel", self.store,
+        self.store = fresh_store(url, folder, name)
+        self.panel = make_panel(folder / name, self.store,
                                 extra_config="[replies]\nmax_auto_answers_per_day = 100000\n")
         self.residents = [f"beboer{i}@example.com" for i in range(n)]
         with self.store.transaction() as s:
@@ -243,7 +289,7 @@ class Pipeline:
 
 
 def bench_smtp(n: int, rounds: int, url: str | None, folder: Path, connections_list: Sequence[int]) -> None:
-    print(f"pipeline: inviting {n} residents …", flush=True)
+    print(f"pipeline: inviting {n} residents … (load average {load()})", flush=True)
     started = time.perf_counter()
     pipeline = Pipeline(n, url, folder)
     print(f"  invited in {time.perf_counter() - started:.0f} s", flush=True)
@@ -265,7 +311,7 @@ def bench_smtp(n: int, rounds: int, url: str | None, folder: Path, connections_l
                                                         connections))
             sink_rate, rate = n / best_sink, n / best_pipeline
             print(f"smtp  {n} replies of {size / 1024:.1f} KB, {connections} connection(s), "
-                  f"{pipeline.store.engine.dialect.name}")
+                  f"{pipeline.store.engine.dialect.name} (load average {load()})")
             print(f"  sink (discard)                              {sink_rate:8.0f} msg/s")
             print(f"  receive -> store                            {n / best_store:8.0f} msg/s")
             print(f"  receive -> store -> read -> record -> settle {rate:8.0f} msg/s")
@@ -341,6 +387,65 @@ def bench_imap(n: int, rounds: int, url: str | None, folder: Path) -> None:
     print(f"  batched/single={results[1] / results[50]:.1f}x")
 
 
+def bench_kill(n: int, url: str | None, folder: Path, seed: int | None) -> None:
+    """kill -9 of a reader at a random moment of an `n`-reply burst, then a restart: lost and counted twice."""
+    from mailbot import replies
+    from mailbot.store import answer_counts
+    from mailbot.store import inbound as inbound_store
+    from mailbot.store.models import Outbox, Response
+
+    pipeline = Pipeline(n, url, folder, "burst")
+    name = pipeline.store.engine.dialect.name
+    print(f"kill -9: {n} replies stored, {name} (load average {load()})", flush=True)
+    with pipeline.store.transaction() as s:
+        for raw in pipeline.replies(1):
+            inbound_store.store_raw(s, raw, via="smtp", now=pipeline.now, envelope_to=[_recipient(raw)])
+    bot = pipeline.panel.bot
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    child = multiprocessing.get_context("fork").Process(target=_read_all, args=(pipeline,))
+    child.start()
+    # A random moment: once a random number of messages are settled (committed), wherever the next batch is.
+    target = rng.randint(1, n - 1)
+    while pipeline.settled() < target and child.is_alive():
+        time.sleep(0.005)
+    os.kill(child.pid or 0, signal.SIGKILL)
+    child.join()
+    killed_after = time.perf_counter() - started
+    before = pipeline.settled()
+    report = replies.read_inbound(bot.settings, bot.store, bot.keys, bot.by_id, pipeline.now)
+    with pipeline.store.transaction() as s:
+        statuses = Counter(s.scalars(select(Inbound.status)))
+        per_member = Counter(s.scalars(select(Response.member_id)))
+        automatic = Counter(s.scalars(select(Outbox.step).where(
+            Outbox.step.like("receipt-%") | Outbox.step.like("notice-read-back-%"))))
+        kept = answer_counts.read(s, pipeline.panel.survey.id)
+        truth = answer_counts.from_answers(s, pipeline.panel.survey.id)
+    lost = statuses.get(InboundState.NEW.value, 0) + (n - sum(statuses.values()))
+    twice = sum(1 for c in per_member.values() if c > 1) + sum(1 for c in automatic.values() if c > 1)
+    wrong = sum(1 for k in set(kept.per_value) | set(truth.per_value)
+                if kept.per_value.get(k, 0) != truth.per_value.get(k, 0))
+    wrong += sum(1 for k in set(kept.per_question) | set(truth.per_question)
+                 if kept.per_question.get(k, 0) != truth.per_question.get(k, 0))
+    wrong += int(kept.respondents != truth.respondents)
+    print(f"  killed -9 after {killed_after:.1f} s with {before} of {n} settled; the restart settled "
+          f"{n - before} (answered {report.answered}, read back {report.read_backs}, to a person "
+          f"{report.needs_human})")
+    print(f"  lost={lost}  responses={len(per_member)} (more than one for a member: "
+          f"{sum(1 for c in per_member.values() if c > 1)})  automatic answers={sum(automatic.values())} "
+          f"(two for a message: {sum(1 for c in automatic.values() if c > 1)})")
+    print(f"  kept counts vs GROUP BY: {len(truth.per_value)} values, respondents {kept.respondents} / "
+          f"{truth.respondents}, differences={wrong}  -> lost {lost}, counted twice {twice + wrong}", flush=True)
+    pipeline.store.dispose()
+
+
+def _read_all(pipeline: Pipeline) -> None:
+    """The reader of the kill -9 burst, in a forked process (its own connections)."""
+    pipeline.store.engine.dispose(close=False)
+    pipeline.panel.bot.read_inbound(pipeline.now)
+    os._exit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--messages", type=int, default=1000)
@@ -348,12 +453,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8],
                         help="parallel SMTP connections, as an MTA opens them (default: 1 and 8)")
-    parser.add_argument("--database", default=None, help="a database URL (default: a fresh SQLite file)")
+    parser.add_argument("--only", choices=["sqlite", "postgres"], default=None,
+                        help="one database (default: SQLite, then PostgreSQL)")
+    parser.add_argument("--database", default=None, help="one database URL instead (default: see --only)")
+    parser.add_argument("--burst", type=int, default=5000, help="replies of the kill -9 check (0: skip it)")
+    parser.add_argument("--seed", type=int, default=None, help="the kill's moment (default: random)")
     args = parser.parse_args(argv)
+    urls: list[str | None] = ([args.database] if args.database else
+                              [None, "postgres"] if args.only is None else
+                              [None] if args.only == "sqlite" else ["postgres"])
     with tempfile.TemporaryDirectory(prefix="mailbot-bench-") as tmp:
-        bench_smtp(args.messages, args.rounds, args.database, Path(tmp), args.connections)
-        if args.imap_messages:
-            bench_imap(args.imap_messages, args.rounds, args.database, Path(tmp))
+        try:
+            for i, url in enumerate(urls):
+                folder = Path(tmp) / str(i)
+                folder.mkdir()
+                if args.messages:
+                    bench_smtp(args.messages, args.rounds, url, folder, args.connections)
+                if args.burst:
+                    bench_kill(args.burst, url, folder, args.seed)
+                if args.imap_messages:
+                    bench_imap(args.imap_messages, args.rounds, url, folder)
+                drop_schemas()
+        finally:
+            drop_schemas()
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ class Bot:
         more = self.read_inbound(now)
         if (more.replies or more.commands) and not (stopping and stopping()):
             report.sent.add(self.send_due(transport, now, stopping=stopping, limiter=limiter, options=options))
-        _add_inbound(report.inbound, more)
+        report.inbound.add(more)
         self.forget_old_raw(now)
         self.purge_expired_signups(now)
         return report
@@ -171,7 +171,3 @@ class Bot:
     def mailbox_root(self) -> Path:
         return self.settings.path(self.settings.config.transport.mailboxes)
 
-
-def _add_inbound(a: InboundReport, b: InboundReport) -> None:
-    for f in ("replies", "answered", "needs_human", "machines", "commands"):
-        setattr(a, f, getattr(a, f) + getattr(b, f))

@@ -28,7 +28,8 @@ import calendar
 import email.utils
 import logging
 import re
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import Message
@@ -46,7 +47,7 @@ from mailbot.people import MemberStatus
 from mailbot.reading import Reading, Route, read_message
 from mailbot.reading.decode import header_text
 from mailbot.states import InboundState
-from mailbot.store import Store
+from mailbot.store import Store, answer_counts
 from mailbot.store import inbound as inbound_store
 from mailbot.store import members as member_store
 from mailbot.store import outbox as outbox_store
@@ -63,6 +64,8 @@ TEST_OUTBOX_ID = 0
 
 HEADER_BYTES = 256 * 1024  # enough for any real header block, even 10 000 recipients
 MAX_ADDRESSES = 50  # of our own domain, tried for a token; more is not a reply from a person
+BATCH = 50  # messages settled in one transaction
+BATCH_SECONDS = 0.25  # … or fewer: the transaction (SQLite's write lock) is held no longer than this
 PANEL = "panel"  # campaign id of answers that belong to no campaign (commands)
 READ_BACK_STEP = "notice-read-back-"  # + inbound id: the read-back email, an automatic answer like a receipt
 READ_BACK_LINK = "read-back"  # purpose of the signed "Ja, det stemmer" link: {"m": member, "r": read-back id}
@@ -77,6 +80,10 @@ class InboundReport:
     commands: int = 0
     read_backs: int = 0  # readings read back to the resident instead of recorded
 
+    def add(self, other: InboundReport) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
 
 @dataclass(frozen=True)
 class Match:
@@ -89,24 +96,93 @@ class Match:
 
 
 def read_inbound(settings: Settings, store: Store, keys: Keys, campaigns: dict[str, Campaign], now: datetime,
-                 limit: int = 500) -> InboundReport:
+                 limit: int = 500, *, batch: int = BATCH, batch_seconds: float = BATCH_SECONDS) -> InboundReport:
+    """Act on every stored message that is new, in batches (see `_read_batch`)."""
     report = InboundReport()
     settle_read_backs(settings, store, campaigns, now, report)
+    after = 0
     while True:
         with store.transaction() as s:
-            ids = inbound_store.new_ids(s, limit)
+            ids = inbound_store.new_ids_after(s, after, limit)
         if not ids:
             return report
-        for inbound_id in ids:
-            try:
-                with store.transaction() as s:
-                    _read_one(settings, s, keys, campaigns, inbound_id, now, report)
-            except Exception as exc:  # never lose it, never stop the others
-                log.exception("inbound failed id=%s", inbound_id)
-                with store.transaction() as s:
-                    inbound_store.settle(s, inbound_id, InboundState.NEEDS_HUMAN, now,
-                                         reason=f"could not be processed: {type(exc).__name__}: {exc}"[:500])
-                report.needs_human += 1
+        after = ids[-1]
+        while ids:
+            done = _read_batch(settings, store, keys, campaigns, ids[:batch], now, report, batch_seconds)
+            ids = ids[done:]
+
+
+def _read_batch(settings: Settings, store: Store, keys: Keys, campaigns: dict[str, Campaign], ids: list[int],
+                now: datetime, report: InboundReport, seconds: float) -> int:
+    """Settle the first of `ids` in one transaction, a savepoint each; returns how many it took.
+
+    One message that fails rolls back to its savepoint and is settled "needs a human" with the error;
+    the others in the batch stand. The answer counts of the batch are written once, at the end
+    (`answer_counts.gathered`), and `report` counts only what was committed. If the batch itself
+    cannot be committed, nothing of it stands and its messages are read again one transaction each.
+    A batch ends after `seconds` too (on SQLite it holds the write lock meanwhile).
+    """
+    taken = 0
+    batch_report = InboundReport()
+    try:
+        with store.transaction() as s:
+            counts = answer_counts.Pending()
+            ends = time.monotonic() + seconds
+            for inbound_id in ids:
+                taken += 1
+                row = inbound_store.claim_new(s, inbound_id)
+                if row is not None:
+                    _read_in_savepoint(settings, s, keys, campaigns, row, now, batch_report, counts)
+                if time.monotonic() >= ends:
+                    break
+            counts.flush(s)
+    except Exception:
+        log.exception("inbound batch of %s failed (ids %s-%s); reading them one at a time", taken, ids[0],
+                      ids[taken - 1])
+        for inbound_id in ids[:taken]:
+            _read_alone(settings, store, keys, campaigns, inbound_id, now, report)
+        return taken
+    report.add(batch_report)
+    return taken
+
+
+def _read_in_savepoint(settings: Settings, s: Session, keys: Keys, campaigns: dict[str, Campaign],
+                       row: inbound_store.NewMessage, now: datetime, report: InboundReport,
+                       counts: answer_counts.Pending) -> None:
+    mine = InboundReport()
+    try:
+        with answer_counts.gathered(s) as changed, s.begin_nested():
+            _read_one(settings, s, keys, campaigns, row, now, mine)
+    except Exception as exc:  # never lose it, never stop the others
+        log.exception("inbound failed id=%s", row.id)
+        s.expunge_all()
+        inbound_store.settle(s, row.id, InboundState.NEEDS_HUMAN, now,
+                             reason=f"could not be processed: {type(exc).__name__}: {exc}"[:500])
+        report.needs_human += 1
+        return
+    # The next message sees the database, not objects this one loaded (as in a session of its own).
+    s.expunge_all()
+    counts.merge(changed)
+    report.add(mine)
+
+
+def _read_alone(settings: Settings, store: Store, keys: Keys, campaigns: dict[str, Campaign], inbound_id: int,
+                now: datetime, report: InboundReport) -> None:
+    """One message in its own transaction (after its batch failed as a whole)."""
+    mine = InboundReport()
+    try:
+        with store.transaction() as s:
+            row = inbound_store.claim_new(s, inbound_id)
+            if row is not None:
+                _read_one(settings, s, keys, campaigns, row, now, mine)
+    except Exception as exc:
+        log.exception("inbound failed id=%s", inbound_id)
+        with store.transaction() as s:
+            inbound_store.settle(s, inbound_id, InboundState.NEEDS_HUMAN, now,
+                                 reason=f"could not be processed: {type(exc).__name__}: {exc}"[:500])
+        report.needs_human += 1
+        return
+    report.add(mine)
 
 
 def _own_addresses(settings: Settings) -> tuple[str, ...]:
@@ -159,8 +235,8 @@ class _Answering:
         if self.quiet:
             self._note(f"no automatic answer: {self.quiet}")
             return False
-        member = self.s.get(Member, member_id)
-        if member is None or not member.email or is_own_address(self.settings, member.email):
+        address = member_store.email_of(self.s, member_id)
+        if not address or is_own_address(self.settings, address):
             self._note("no automatic answer: the member has no address we may write to")
             return False
         limit = self.settings.config.replies.max_auto_answers_per_day
@@ -185,12 +261,10 @@ class _Answering:
             self.notes.append(note)
 
 
-def _read_one(settings: Settings, s: Session, keys: Keys, campaigns: dict[str, Campaign], inbound_id: int,
-              now: datetime, report: InboundReport) -> None:
-    row = inbound_store.get(s, inbound_id)
-    if row is None or row.status != InboundState.NEW.value:
-        return
-    raw = row.raw or b""
+def _read_one(settings: Settings, s: Session, keys: Keys, campaigns: dict[str, Campaign],
+              row: inbound_store.NewMessage, now: datetime, report: InboundReport) -> None:
+    inbound_id = row.id
+    raw = row.raw
     headers = message_from_bytes(raw[:HEADER_BYTES], policy=policy.compat32)
     recipients = [a for a in (row.envelope_to or "").split(",") if a][:MAX_ADDRESSES]
     match = _match(settings, s, keys, headers, recipients)
@@ -252,8 +326,8 @@ def _read_one(settings: Settings, s: Session, keys: Keys, campaigns: dict[str, C
             return
         settle(InboundState.NEEDS_HUMAN, "sender is not a member and the message names no campaign")
         return
-    member = s.get(Member, member_id)
-    if member is not None and member.email and sender and sender.lower() != member.email.lower():
+    address = member_store.email_of(s, member_id)
+    if address and sender and sender.lower() != address.lower():
         act.notes.append(f"sent from another address ({sender[:200]})")
     if isinstance(survey, CampaignForm) and survey.acts:  # course and recruitment answers: mailbot.forms
         acted = forms.handle_reply(s, campaigns, survey, member_id, reading, headers.get("Message-ID"), now)
@@ -860,9 +934,9 @@ def _match(settings: Settings, s: Session, keys: Keys, headers: Message, recipie
             continue
         if outbox_id == TEST_OUTBOX_ID:  # a reply to `mailbot send-test`: nobody's answer
             return Match(None, None, None, None, "test", bad_token)
-        row = s.get(Outbox, outbox_id)
-        if row is not None:
-            return Match(row.member_id, row.campaign_id, row.id, row.step, "token")
+        addressed = outbox_store.addressed(s, outbox_id)
+        if addressed is not None:
+            return Match(addressed.member_id, addressed.campaign_id, addressed.id, addressed.step, "token")
     refs = " ".join(header_text(headers, h) for h in ("In-Reply-To", "References")).split()[:50]
     row = outbox_store.by_message_id(s, refs)
     if row is not None:

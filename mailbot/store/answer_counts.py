@@ -13,16 +13,23 @@ compare with the kept counts after random record / replace / erase sequences.
 
 Rows are upserted in sorted key order, so two transactions recording for
 different members lock the shared counter rows in the same order (no deadlock).
+
+Inside `gathered(session)` the changes are kept in a `Pending` instead of
+written: the inbound reader settles a batch of replies in one transaction, a
+savepoint each, and adds the changes of the replies whose savepoint held with
+one upsert per table at the end (`Pending.flush`), so the shared counter rows
+are locked once per batch, for the last moment of the transaction only.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, literal, select
+from sqlalchemy import String, bindparam, cast, delete, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -50,26 +57,78 @@ def value_of(choice: str | None, number: int | None) -> str | None:
 
 def rows_of(session: Session, response_id: int) -> list[Row]:
     """The response's answer rows, as `apply` compares them."""
-    return [(qid, value_of(choice, number)) for qid, choice, number in session.execute(
-        select(Answer.question_id, Answer.choice, Answer.number).where(Answer.response_id == response_id))]
+    return [(qid, value_of(choice, number)) for qid, choice, number in session.connection().execute(
+        _ROWS_OF, {"response_id": response_id})]
+
+
+_ROWS_OF = select(Answer.__table__.c.question_id, Answer.__table__.c.choice, Answer.__table__.c.number).where(
+    Answer.__table__.c.response_id == bindparam("response_id"))
 
 
 def apply(session: Session, campaign_id: str, before: Iterable[Row], after: Iterable[Row]) -> None:
-    """Change the counts by what one response's answers became (`before` -> `after`)."""
-    old, new = list(before), list(after)
-    values: Counter[tuple[str, str]] = Counter((q, v) for q, v in new if v is not None)
-    values.subtract((q, v) for q, v in old if v is not None)
-    questions: Counter[str] = Counter({q: 1 for q, _ in new})
-    questions.subtract({q: 1 for q, _ in old})
-    questions[ANY_QUESTION] += int(bool(new)) - int(bool(old))
-    value_rows = [{"campaign_id": campaign_id, "question_id": q, "value": v, "n": d}
-                  for (q, v), d in sorted(values.items()) if d]
-    question_rows = [{"campaign_id": campaign_id, "question_id": q, "n": d}
-                     for q, d in sorted(questions.items()) if d]
-    if value_rows:
-        _add(session, AnswerCount, ("campaign_id", "question_id", "value"), value_rows)
-    if question_rows:
-        _add(session, RespondentCount, ("campaign_id", "question_id"), question_rows)
+    """Change the counts by what one response's answers became (`before` -> `after`).
+
+    Inside `gathered(session)` the change is kept for the batch instead of written now.
+    """
+    change = Pending()
+    change.add(campaign_id, before, after)
+    pending = session.info.get(_GATHERED)
+    if pending is not None:
+        pending.merge(change)
+    else:
+        change.flush(session)
+
+
+@dataclass
+class Pending:
+    """Count changes not yet written: per (campaign, question, value) and per (campaign, question)."""
+
+    values: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    questions: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, campaign_id: str, before: Iterable[Row], after: Iterable[Row]) -> None:
+        old, new = list(before), list(after)
+        self.values.update((campaign_id, q, v) for q, v in new if v is not None)
+        self.values.subtract((campaign_id, q, v) for q, v in old if v is not None)
+        self.questions.update({(campaign_id, q): 1 for q, _ in new})
+        self.questions.subtract({(campaign_id, q): 1 for q, _ in old})
+        self.questions[(campaign_id, ANY_QUESTION)] += int(bool(new)) - int(bool(old))
+
+    def merge(self, other: Pending) -> None:
+        self.values.update(other.values)
+        self.questions.update(other.questions)
+
+    def flush(self, session: Session) -> None:
+        """Write the changes (one upsert per table, keys in sorted order) and forget them."""
+        value_rows = [{"campaign_id": c, "question_id": q, "value": v, "n": d}
+                      for (c, q, v), d in sorted(self.values.items()) if d]
+        question_rows = [{"campaign_id": c, "question_id": q, "n": d}
+                         for (c, q), d in sorted(self.questions.items()) if d]
+        if value_rows:
+            _add(session, AnswerCount, ("campaign_id", "question_id", "value"), value_rows)
+        if question_rows:
+            _add(session, RespondentCount, ("campaign_id", "question_id"), question_rows)
+        self.values.clear()
+        self.questions.clear()
+
+
+_GATHERED = "mailbot.answer_counts.gathered"
+
+
+@contextmanager
+def gathered(session: Session) -> Iterator[Pending]:
+    """Within: `apply` keeps its changes in the returned `Pending`; the caller flushes them (or drops them
+    with the savepoint they were made in)."""
+    previous = session.info.get(_GATHERED)
+    pending = Pending()
+    session.info[_GATHERED] = pending
+    try:
+        yield pending
+    finally:
+        if previous is None:
+            session.info.pop(_GATHERED, None)
+        else:
+            session.info[_GATHERED] = previous
 
 
 def _add(session: Session, model: Any, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -78,19 +79,57 @@ def new_ids(session: Session, limit: int = 500) -> list[int]:
     ))
 
 
+def new_ids_after(session: Session, after: int, limit: int = 500) -> list[int]:
+    """Ids of new messages above `after`, in order: a reader walks forward and never loops on a message
+    another reader holds."""
+    return list(session.scalars(
+        select(Inbound.id).where(Inbound.status == InboundState.NEW.value, Inbound.id > after)
+        .order_by(Inbound.id).limit(limit)
+    ))
+
+
 def get(session: Session, inbound_id: int) -> Inbound | None:
     return session.get(Inbound, inbound_id)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """What the reader needs of a stored message (a Core row, not an ORM object)."""
+
+    id: int
+    raw: bytes
+    envelope_from: str | None
+    envelope_to: str | None
+
+
+_TABLE = cast(Table, Inbound.__table__)
+_CLAIM = select(_TABLE.c.id, _TABLE.c.raw, _TABLE.c.envelope_from, _TABLE.c.envelope_to).where(
+    _TABLE.c.id == bindparam("id"), _TABLE.c.status == InboundState.NEW.value)
+_CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True)
+
+
+def claim_new(session: Session, inbound_id: int) -> NewMessage | None:
+    """The message if it is still new, locked until the transaction ends; None if it was settled, or (on
+    PostgreSQL) another reader holds it: two readers never act on one message."""
+    stmt = _CLAIM_LOCKED if session.get_bind().dialect.name == "postgresql" else _CLAIM
+    row = session.connection().execute(stmt, {"id": inbound_id}).first()
+    if row is None:
+        return None
+    return NewMessage(row.id, row.raw or b"", row.envelope_from, row.envelope_to)
+
+
+_SETTLE = update(_TABLE).where(_TABLE.c.id == bindparam("inbound_id")).values(
+    status=bindparam("status"), kind=bindparam("kind"), member_id=bindparam("member_id"),
+    campaign_id=bindparam("campaign_id"), outbox_id=bindparam("outbox_id"), reason=bindparam("reason"),
+    processed_at=bindparam("processed_at"))
 
 
 def settle(session: Session, inbound_id: int, state: InboundState, now: datetime, *, kind: str | None = None,
            member_id: int | None = None, campaign_id: str | None = None, outbox_id: int | None = None,
            reason: str | None = None) -> None:
-    session.execute(
-        update(Inbound).where(Inbound.id == inbound_id).values(
-            status=state.value, kind=kind, member_id=member_id, campaign_id=campaign_id, outbox_id=outbox_id,
-            reason=reason, processed_at=now,
-        )
-    )
+    session.connection().execute(_SETTLE, {
+        "inbound_id": inbound_id, "status": state.value, "kind": kind, "member_id": member_id,
+        "campaign_id": campaign_id, "outbox_id": outbox_id, "reason": reason, "processed_at": now})
 
 
 def needing_a_human(session: Session) -> list[Inbound]:

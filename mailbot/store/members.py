@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.campaigns import AnswerValue
@@ -202,6 +202,14 @@ def get_member(session: Session, member_id: int) -> MemberRecord | None:
     if m is None:
         return None
     return _record(m, _tags_of(session, [m.id]).get(m.id, []))
+
+
+_EMAIL_OF = select(Member.__table__.c.email).where(Member.__table__.c.id == bindparam("id"))
+
+
+def email_of(session: Session, member_id: int) -> str | None:
+    """The member's address (None when erased or unknown): Core, asked for every reply."""
+    return session.connection().execute(_EMAIL_OF, {"id": member_id}).scalar()
 
 
 def member_by_email(session: Session, email: str) -> MemberRecord | None:

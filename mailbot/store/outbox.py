@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -388,12 +388,32 @@ def by_message_id(session: Session, message_ids: Iterable[str]) -> Outbox | None
     return session.scalars(select(Outbox).where(Outbox.message_id.in_(ids)).order_by(Outbox.id.desc())).first()
 
 
+_OUTBOX = cast(Table, Outbox.__table__)
+# Core statements built once: both are asked for every reply (the inbound reader's hot path).
+_AUTOMATIC_SINCE = select(func.count()).select_from(_OUTBOX).where(
+    _OUTBOX.c.member_id == bindparam("member_id"), _OUTBOX.c.created_at >= bindparam("since"),
+    _OUTBOX.c.step.like("receipt-%") | _OUTBOX.c.step.like("notice-%"))
+_ADDRESSED = select(_OUTBOX.c.id, _OUTBOX.c.member_id, _OUTBOX.c.campaign_id, _OUTBOX.c.step).where(
+    _OUTBOX.c.id == bindparam("id"))
+
+
 def automatic_answers_since(session: Session, member_id: int, since: datetime) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Outbox)
-        .where(Outbox.member_id == member_id, Outbox.created_at >= since,
-               Outbox.step.like("receipt-%") | Outbox.step.like("notice-%"))
-    ) or 0
+    return session.connection().execute(_AUTOMATIC_SINCE, {"member_id": member_id, "since": since}).scalar() or 0
+
+
+@dataclass(frozen=True)
+class Addressed:
+    """Whom and what an outbox row was: what a reply carrying its token answers."""
+
+    id: int
+    member_id: int | None
+    campaign_id: str
+    step: str
+
+
+def addressed(session: Session, outbox_id: int) -> Addressed | None:
+    row = session.connection().execute(_ADDRESSED, {"id": outbox_id}).first()
+    return Addressed(row.id, row.member_id, row.campaign_id, row.step) if row is not None else None
 
 
 # ---------------------------------------------------------------- the send ledger

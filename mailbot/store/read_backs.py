@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.campaigns import AnswerValue, QuestionType, Survey
@@ -90,7 +90,7 @@ def answers_from_json(survey: Survey | None, data: Mapping[str, Any]) -> dict[st
     return out
 
 
-def _pending(row: ReadBack, survey: Survey | None = None) -> Pending:
+def _pending(row: Any, survey: Survey | None = None) -> Pending:  # a ReadBack or a Core row of its columns
     return Pending(row.id, row.campaign_id, row.member_id, row.inbound_id, row.outbox_id, row.after_step,
                    row.source, answers_from_json(survey, json.loads(row.answers or "{}")),
                    tuple(json.loads(row.confirm or "[]")), dict(json.loads(row.unsure or "{}")),
@@ -102,13 +102,11 @@ def add(session: Session, survey: Survey, member_id: int, inbound_id: int, answe
         source: str = CONFIRMED_SOURCE) -> int:
     """Keep a reading to read back; any reading still waiting for this member and survey is superseded."""
     supersede(session, survey.id, member_id, now)
-    row = ReadBack(campaign_id=survey.id, member_id=member_id, inbound_id=inbound_id, after_step=after_step,
-                   source=source, answers=json.dumps(jsonable(answers), ensure_ascii=False),
-                   confirm=json.dumps(list(confirm)), unsure=json.dumps(dict(unsure), ensure_ascii=False),
-                   status=ReadBackState.WAITING.value, created_at=now)
-    session.add(row)
-    session.flush()
-    return row.id
+    return int(session.connection().execute(_TABLE.insert().returning(_TABLE.c.id), {
+        "campaign_id": survey.id, "member_id": member_id, "inbound_id": inbound_id, "after_step": after_step,
+        "source": source, "answers": json.dumps(jsonable(answers), ensure_ascii=False),
+        "confirm": json.dumps(list(confirm)), "unsure": json.dumps(dict(unsure), ensure_ascii=False),
+        "status": ReadBackState.WAITING.value, "created_at": now}).scalar_one())
 
 
 def set_outbox(session: Session, read_back_id: int, outbox_id: int | None) -> None:
@@ -122,12 +120,16 @@ def get(session: Session, read_back_id: int, survey: Survey | None = None) -> Pe
 
 def waiting(session: Session, survey: Survey, member_id: int) -> Pending | None:
     """The reading waiting for this member's confirmation of this survey, if any (the newest)."""
-    row = session.scalars(
-        select(ReadBack).where(ReadBack.campaign_id == survey.id, ReadBack.member_id == member_id,
-                               ReadBack.status == ReadBackState.WAITING.value)
-        .order_by(ReadBack.id.desc())
-    ).first()
+    row = session.connection().execute(_WAITING, {"campaign_id": survey.id, "member_id": member_id}).first()
     return _pending(row, survey) if row is not None else None
+
+
+_TABLE = cast(Table, ReadBack.__table__)
+# Core, not the ORM: asked for every reply to a survey (the inbound reader's hot path).
+_WAITING = (select(_TABLE).where(_TABLE.c.campaign_id == bindparam("campaign_id"),
+                                 _TABLE.c.member_id == bindparam("member_id"),
+                                 _TABLE.c.status == ReadBackState.WAITING.value)
+            .order_by(_TABLE.c.id.desc()).limit(1))
 
 
 def move(session: Session, read_back_id: int, to: ReadBackState, now: datetime) -> bool:

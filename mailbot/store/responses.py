@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.campaigns import AnswerValue, QuestionType, Survey
@@ -20,29 +20,26 @@ def record(session: Session, survey: Survey, member_id: int, answers: Mapping[st
 
     The campaign's answer counts (`mailbot.store.answer_counts`) change in the same transaction.
     """
-    response = session.scalars(
-        select(Response).where(Response.campaign_id == survey.id, Response.member_id == member_id)
-        .with_for_update()
-    ).first()
-    if response is None:
-        response = Response(campaign_id=survey.id, member_id=member_id, source=source, after_step=after_step,
-                            first_at=now, updated_at=now)
-        session.add(response)
-        session.flush()
+    # Core statements: this runs for every reply and every click (ORM loads cost a few ms each).
+    connection = session.connection()
+    response_id = connection.execute(_LOCK_RESPONSE, {"campaign_id": survey.id, "member_id": member_id}).scalar()
+    if response_id is None:
+        response_id = connection.execute(_RESPONSES.insert().returning(_RESPONSES.c.id), {
+            "campaign_id": survey.id, "member_id": member_id, "source": source, "after_step": after_step,
+            "first_at": now, "updated_at": now}).scalar_one()
     else:
-        response.updated_at = now
-        response.source = source
+        connection.execute(_TOUCH_RESPONSE, {"response_id": response_id, "updated_at": now, "source": source})
     before: list[answer_counts.Row] = []
     if answers:
-        before = answer_counts.rows_of(session, response.id)
-        session.execute(delete(Answer).where(Answer.response_id == response.id,
-                                             Answer.question_id.in_(list(answers))))
+        before = answer_counts.rows_of(session, response_id)
+        connection.execute(delete(_ANSWERS).where(_ANSWERS.c.response_id == response_id,
+                                                  _ANSWERS.c.question_id.in_(list(answers))))
     rows: list[dict[str, Any]] = []
     for qid, value in answers.items():
         q = survey.question(qid)
         if q is None:
             continue
-        base = {"response_id": response.id, "campaign_id": survey.id, "question_id": qid}
+        base = {"response_id": response_id, "campaign_id": survey.id, "question_id": qid}
         if q.type == QuestionType.MULTI:
             # One row per chosen option, so counting rows counts people.
             values = tuple(dict.fromkeys(value)) if isinstance(value, tuple) else (str(value),)
@@ -54,23 +51,32 @@ def record(session: Session, survey: Survey, member_id: int, answers: Mapping[st
         else:
             rows.append({**base, "choice": None, "number": None, "text": str(value)})
     if rows:
-        session.execute(cast(Table, Answer.__table__).insert(), rows)
+        connection.execute(_ANSWERS.insert(), rows)
     if answers:
         after = [r for r in before if r[0] not in answers]
         after += [(r["question_id"], answer_counts.value_of(r["choice"], r["number"])) for r in rows]
         answer_counts.apply(session, survey.id, before, after)
-    return response.id
+    return response_id
+
+
+_RESPONSES = cast(Table, Response.__table__)
+_ANSWERS = cast(Table, Answer.__table__)
+_LOCK_RESPONSE = select(_RESPONSES.c.id).where(
+    _RESPONSES.c.campaign_id == bindparam("campaign_id"), _RESPONSES.c.member_id == bindparam("member_id"),
+).with_for_update()
+_ANSWERS_OF = (select(_ANSWERS.c.question_id, _ANSWERS.c.choice, _ANSWERS.c.number, _ANSWERS.c.text)
+               .join(_RESPONSES, _RESPONSES.c.id == _ANSWERS.c.response_id)
+               .where(_RESPONSES.c.campaign_id == bindparam("campaign_id"),
+                      _RESPONSES.c.member_id == bindparam("member_id"))
+               .order_by(_ANSWERS.c.id))
+_TOUCH_RESPONSE = update(_RESPONSES).where(_RESPONSES.c.id == bindparam("response_id")).values(
+    updated_at=bindparam("updated_at"), source=bindparam("source"))
 
 
 def answers_of(session: Session, survey: Survey, member_id: int) -> dict[str, AnswerValue]:
     """The member's current answers, in the shape the parser produces."""
     out: dict[str, AnswerValue] = {}
-    rows = session.execute(
-        select(Answer.question_id, Answer.choice, Answer.number, Answer.text)
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.campaign_id == survey.id, Response.member_id == member_id)
-        .order_by(Answer.id)
-    )
+    rows = session.connection().execute(_ANSWERS_OF, {"campaign_id": survey.id, "member_id": member_id})
     multi: dict[str, list[str]] = {}
     for qid, choice, number, text in rows:
         q = survey.question(qid)
@@ -89,6 +95,15 @@ def answers_of(session: Session, survey: Survey, member_id: int) -> dict[str, An
         assert q is not None
         out[qid] = tuple(o for o in q.options if o in chosen)
     return out
+
+
+def answers_version(session: Session, campaign_id: str) -> tuple[int, int, str]:
+    """What changes whenever an answer is recorded, replaced or erased in the campaign: responses, those
+    still with a member, the latest change. A report built at one version stands until the next."""
+    n, members, latest = session.connection().execute(
+        select(func.count(), func.count(_RESPONSES.c.member_id), func.max(_RESPONSES.c.updated_at))
+        .where(_RESPONSES.c.campaign_id == campaign_id)).one()
+    return int(n or 0), int(members or 0), str(latest)
 
 
 def has_response(session: Session, campaign_id: str, member_id: int) -> bool:
