@@ -7,11 +7,13 @@ with a passwd-file of known users instead of "anyone logs in": LMTP answers
 
 from __future__ import annotations
 
+import base64
 import grp
 import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from email import message_from_bytes, policy
@@ -31,6 +33,7 @@ class Mailstore:
         self.smtp_port = smtp_port  # Postfix's port 25 here, for Sieve's vacation replies
         self.imap_port = free_port()
         self.lmtp_port = free_port()
+        self.sieve_port = free_port()  # ManageSieve: how a webmail's "out of office" page stores the script
         self.config = base / "dovecot.conf"
         self.cert = base / "cert.pem"
         self.key = base / "key.pem"
@@ -64,12 +67,35 @@ class Mailstore:
     def maildir(self, address: str) -> Path:
         return self.home(address) / "Maildir"
 
-    def set_sieve(self, address: str, script: str) -> None:
-        home = self.home(address)
-        (home / "sieve").mkdir(parents=True, exist_ok=True)
-        (home / ".dovecot.sieve").write_text(script)
-        for path in (home.parent, home, home / "sieve", home / ".dovecot.sieve"):
-            shutil.chown(path, self.mail_user, self.mail_group)
+    def set_sieve(self, address: str, password: str, name: str, script: str) -> None:
+        """Store and activate a Sieve script over ManageSieve (RFC 5804), as a webmail's settings page does."""
+        with socket.create_connection(("127.0.0.1", self.sieve_port), timeout=10) as sock:
+            f = sock.makefile("rwb")
+
+            def answer() -> list[bytes]:
+                lines = []
+                while True:
+                    line = f.readline()
+                    if not line:
+                        raise RuntimeError(f"ManageSieve closed: {lines}")
+                    lines.append(line)
+                    if line.startswith((b"OK", b"NO", b"BYE")):
+                        if not line.startswith(b"OK"):
+                            raise RuntimeError(f"ManageSieve: {b''.join(lines).decode(errors='replace')}")
+                        return lines
+
+            def say(command: bytes) -> None:
+                f.write(command + b"\r\n")
+                f.flush()
+                answer()
+
+            answer()  # the greeting with the capabilities
+            login = base64.b64encode(b"\0" + address.encode() + b"\0" + password.encode())
+            say(b'AUTHENTICATE "PLAIN" "' + login + b'"')
+            data = script.encode()
+            say(b'PUTSCRIPT "' + name.encode() + b'" {' + str(len(data)).encode() + b"+}\r\n" + data)
+            say(b'SETACTIVE "' + name.encode() + b'"')
+            say(b"LOGOUT")
 
     def messages(self, address: str) -> list[tuple[Path, EmailMessage]]:
         """Every message in the INBOX (new and cur), oldest first."""
@@ -89,12 +115,14 @@ class Mailstore:
         login, internal, internal_group, mail_user, mail_group = self.ids
         self.config.write_text((HERE / "dovecot.conf.in").read_text().format(
             base=self.base, imap_port=self.imap_port, lmtp_port=self.lmtp_port, smtp_port=self.smtp_port,
+            sieve_port=self.sieve_port,
             municipality=self.municipality, residents=self.residents, login_user=login, internal_user=internal,
             internal_group=internal_group, mail_user=mail_user, mail_group=mail_group))
         self._process = subprocess.Popen([binary, "-F", "-c", str(self.config)], stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
-        while not (listening(self.imap_port) and listening(self.lmtp_port) and self.sasl_socket.exists()):
+        while not (listening(self.imap_port) and listening(self.lmtp_port) and listening(self.sieve_port)
+                   and self.sasl_socket.exists()):
             if self._process.poll() is not None:
                 err = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
                 raise RuntimeError(f"dovecot exited: {err.strip()}\n{self.log()}")

@@ -256,9 +256,8 @@ templates = "{ROOT / 'templates'}"
         self.mailstore.add_user(address, RESIDENT_PASSWORD)
         return address
 
-    def reply_with_s_nail(self, address: str, message_number: int, body: str, *, quote: bool = False) -> None:
-        """s-nail opens the resident's Maildir, replies to message N (Reply-To honoured), types `body`, sends."""
-        maildir = self.mailstore.maildir(address)
+    def _s_nail(self, address: str, args: list[str], script: str, *, quote: bool = False) -> None:
+        """s-nail as `address`'s mail client: sends through the submission port with STARTTLS and AUTH."""
         user = address.replace("@", "%40")
         options = ["-S", "v15-compat", "-S", f"mta=smtp://{user}:{RESIDENT_PASSWORD}@localhost:"
                    f"{self.postfix.submission_port}", "-S", "smtp-use-starttls", "-S", "smtp-auth=plain",
@@ -266,13 +265,21 @@ templates = "{ROOT / 'templates'}"
                    "-S", "sendwait", "-S", "sendcharsets=utf-8", "-S", "ttycharset=utf-8"]
         if quote:
             options += ["-S", "quote", "-S", "indentprefix=> "]
-        script = f"Reply {message_number}\n{body}\n~.\nquit\n"
         env = {"MAILRC": "/dev/null", "HOME": str(self.root), "PATH": os.environ.get("PATH", ""),
                "LC_ALL": "C.UTF-8"}
-        done = subprocess.run([S_NAIL, "-n", "-#", *options, "-f", f"maildir://{maildir}"], input=script.encode(),
-                              capture_output=True, env=env, timeout=60)
+        done = subprocess.run([S_NAIL, "-n", "-#", *options, *args], input=script.encode(), capture_output=True,
+                              env=env, timeout=60)
         err = done.stderr.decode(errors="replace")
         assert done.returncode == 0 and "not sent" not in err, f"s-nail for {address}: {err}"
+
+    def reply_with_s_nail(self, address: str, message_number: int, body: str, *, quote: bool = False) -> None:
+        """s-nail opens the resident's Maildir, replies to message N (Reply-To honoured), types `body`, sends."""
+        self._s_nail(address, ["-f", f"maildir://{self.mailstore.maildir(address)}"],
+                     f"Reply {message_number}\n{body}\n~.\nquit\n", quote=quote)
+
+    def send_with_s_nail(self, address: str, to: str, subject: str, body: str) -> None:
+        """A new email from `address` to `to`, written in s-nail."""
+        self._s_nail(address, ["-s", subject, to], body + "\n")
 
     def inbox_subjects(self, address: str) -> list[str]:
         return [str(m["Subject"]) for _, m in self.mailstore.messages(address)]

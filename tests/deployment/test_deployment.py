@@ -32,6 +32,7 @@ from tests.deployment.dovecot import dovecot_binary
 from tests.deployment.installation import (
     NAMES,
     REPLY_DOMAIN,
+    RESIDENT_PASSWORD,
     S_NAIL,
     Installation,
     new_root,
@@ -143,7 +144,7 @@ def test_a_whole_survey_through_postfix_lmtp_dovecot_and_postgresql(installation
         ("away", "vera.dahl"), ("clicks", "klara.moe"), ("silent", "sam.vik"), ("extra1", "anne.holm"),
         ("extra2", "jon.rud"))}
     ghost = "finnes.ikke@innbygger.test"  # on the panel's list, unknown to the residents' mail server
-    inst.mailstore.set_sieve(residents["away"], 'require ["vacation"];\n'
+    inst.mailstore.set_sieve(residents["away"], RESIDENT_PASSWORD, "ferie", 'require ["vacation"];\n'
                              'vacation :days 1 :subject "Fravær" "Jeg er på ferie til januar.";\n')
 
     # Staff: the roster, and the survey from the staff guide (the reminder a minute in, closing soon after).
@@ -247,13 +248,18 @@ def test_a_whole_survey_through_postfix_lmtp_dovecot_and_postgresql(installation
     # The away resident's Sieve vacation kept quiet (the bot's mail says it is bulk and automatic), and the
     # bot sent the away resident nothing beyond the invitation, the reminder and the results.
     assert "discarding vacation response" in inst.mailstore.log()
+    assert not any(s == "Fravær" for r in residents.values() for s in inst.inbox_subjects(r))
+    # ... while her Sieve vacation does answer a neighbour's ordinary email: it is on, it only kept quiet
+    # for the bot's mail.
+    inst.send_with_s_nail(residents["silent"], residents["away"], "Middag på lørdag?", "Kommer du?")
+    wait_until("the vacation reply to a person", lambda: "Fravær" in inst.inbox_subjects(residents["silent"]), 20)
     assert set(by_step.get("receipt", Counter())) == {residents["letters"], residents["prose"], residents["quoting"]}
 
     # Nothing at all to the bounced address after its invitation, nor to the resident who said STOPP.
     assert all(ghost not in c for step, c in by_step.items() if step != "invitation")
-    stopped = members(inst)[residents["stop"]]
-    assert stopped["status"] != "active", stopped
-    assert members(inst)[ghost]["status"] == "undeliverable", members(inst)[ghost]
+    panel = members(inst)
+    assert panel[residents["stop"]]["status"] != "active", panel[residents["stop"]]
+    assert panel[ghost]["status"] == "undeliverable", panel[ghost]
 
     # What was typed and clicked is what the results say.
     rows = results_rows(inst)
