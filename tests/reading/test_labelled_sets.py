@@ -15,7 +15,7 @@ reading_score = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(reading_score)
 
 
-@pytest.fixture(scope="module", params=["dev-a", "dev-b"])
+@pytest.fixture(scope="module", params=["dev-a", "dev-b", "dev-c", "dev-d"])
 def figures(request: pytest.FixtureRequest) -> dict[str, float]:
     return reading_score.score(CORPUS / request.param, show=False)
 
