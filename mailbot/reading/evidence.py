@@ -167,20 +167,16 @@ def mentions(text: str, question: Question) -> list[Mention]:
         taken.update(range(m.start, m.end))
 
     dk_spans = lx.find_phrases(list(w.words), lx.DONT_KNOW)
-    for option in options:  # whole option texts first: "Vet ikke", "Ja, av og til", "Buss eller bane"
-        for phrase in option.phrases:
-            if len(phrase) < 2:
-                continue
-            for start in _phrase_at(w.words, phrase):
-                if not taken.intersection(range(start, start + len(phrase))):
-                    add(Mention(option, start, start + len(phrase), 1.0, "phrase"))
-    for option in options:  # then other words for a piece of one: "sometimes", "street lights"
-        for phrase in option.parts:
-            if len(phrase) < 2:
-                continue
-            for start in _phrase_at(w.words, phrase):
-                if not taken.intersection(range(start, start + len(phrase))):
-                    add(Mention(option, start, start + len(phrase), 0.8, "phrase"))
+    # Whole option texts first ("Vet ikke", "Ja, av og til", "Buss eller bane"), then other words for a
+    # piece of one ("sometimes", "street lights").
+    for strength, phrases_of in ((1.0, lambda o: o.phrases), (0.8, lambda o: o.parts)):
+        for option in options:
+            for phrase in phrases_of(option):
+                if len(phrase) < 2:
+                    continue
+                for start in _phrase_at(w.words, phrase):
+                    if not taken.intersection(range(start, start + len(phrase))):
+                        add(Mention(option, start, start + len(phrase), strength, "phrase"))
     for start, end in dk_spans:
         dk = [o for o in options if o.polarity == "dk"]
         if len(dk) == 1 and not taken.intersection(range(start, end)):

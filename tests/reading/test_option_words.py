@@ -13,18 +13,20 @@ from tests.reading.conftest import DATA
 SETS = DATA / "replies-corpus"
 
 
-@pytest.fixture(scope="module")
-def glass() -> Survey:
-    survey = load_campaign_file(SETS / "dev-a" / "surveys" / "glass-metall-2022.toml")
+def _survey(folder: str, survey_id: str) -> Survey:
+    survey = load_campaign_file(SETS / folder / "surveys" / f"{survey_id}.toml")
     assert isinstance(survey, Survey)
     return survey
+
+
+@pytest.fixture(scope="module")
+def glass() -> Survey:
+    return _survey("dev-a", "glass-metall-2022")
 
 
 @pytest.fixture(scope="module")
 def ageing() -> Survey:
-    survey = load_campaign_file(SETS / "dev-b" / "surveys" / "aldersvennlig-2021.toml")
-    assert isinstance(survey, Survey)
-    return survey
+    return _survey("dev-b", "aldersvennlig-2021")
 
 
 def test_the_distinct_word_of_a_yes_option_names_it(glass: Survey) -> None:
@@ -63,16 +65,12 @@ def test_an_option_named_out_of_order_in_prose_is_read_back_not_recorded(ageing:
 
 @pytest.fixture(scope="module")
 def participation() -> Survey:
-    survey = load_campaign_file(SETS / "dev-c" / "surveys" / "medvirkning-2024.toml")
-    assert isinstance(survey, Survey)
-    return survey
+    return _survey("dev-c", "medvirkning-2024")
 
 
 @pytest.fixture(scope="module")
 def web_pages() -> Survey:
-    survey = load_campaign_file(SETS / "dev-c" / "surveys" / "nettsider-2025.toml")
-    assert isinstance(survey, Survey)
-    return survey
+    return _survey("dev-c", "nettsider-2025")
 
 
 def test_an_option_that_says_not_is_named_by_a_sentence_that_says_not(participation: Survey) -> None:
