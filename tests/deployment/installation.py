@@ -74,6 +74,7 @@ class Installation:
         self.mailstore.add_user(PANEL_ADDRESS, PANEL_PASSWORD)
         self.schema = "deploy_" + uuid.uuid4().hex[:10]
         self.bot: subprocess.Popen[bytes] | None = None
+        self._engine: Any = None
         self.bot_log = root / "mailbot.log"
         self.postfix = self._postfix(smtp_port)
 
@@ -126,6 +127,8 @@ class Installation:
 
     def stop(self) -> None:
         self.stop_bot()
+        if self._engine is not None:
+            self._engine.dispose()
         self.postfix.stop()
         self.mailstore.stop()
         admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
@@ -244,6 +247,14 @@ templates = "{ROOT / 'templates'}"
             bot.kill()
             bot.wait()
             return -9
+
+    def count_sent(self, step: str) -> int:
+        """Emails of a step recorded as sent, read straight from the database (fast enough to time a kill)."""
+        if self._engine is None:
+            self._engine = create_engine(self.database_url)
+        with self._engine.connect() as c:
+            return int(c.execute(text("select count(*) from outbox where step = :s and status = 'sent'"),
+                                 {"s": step}).scalar() or 0)
 
     def ledger(self, campaign: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.mailbot("ledger", "--campaign", campaign, "--json").splitlines()

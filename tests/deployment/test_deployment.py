@@ -164,9 +164,12 @@ def test_a_whole_survey_through_postfix_lmtp_dovecot_and_postgresql(installation
     def invitations_taken() -> list[tuple[str, str, str]]:
         return [x for x in inst.logged_subjects() if x[2] == TITLE]
 
-    wait_until("three invitations at Postfix", lambda: len(invitations_taken()) >= 3 or inst.bot_died(), 40)
+    # Killed between two emails, a second apart: the third is answered by Postfix and recorded, the fourth
+    # not written yet. (A kill in the milliseconds between a 250 and its commit would send that one twice:
+    # the outbox's documented limit, not what this test is after.)
+    wait_until("three invitations recorded", lambda: inst.count_sent("invitation") >= 3 or inst.bot_died(), 40,
+               every=0.02)
     assert not inst.bot_died(), inst.bot_output()
-    time.sleep(0.3)  # between two emails: the third is answered and recorded, the fourth not yet written
     inst.kill_bot()
     before_restart = len(invitations_taken())
     assert before_restart < 10, "the kill came after the invitation run"
