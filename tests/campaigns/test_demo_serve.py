@@ -96,9 +96,9 @@ def test_demo_serve_keeps_an_open_survey_up_and_says_what_to_open_and_click(tmp_
         reply["Subject"] = "Re: " + str(invitation["Subject"])
         reply["In-Reply-To"] = str(invitation["Message-ID"])
         reply.set_content("1 Nei\n2 Klær\n3 2\n")
+        before = set(mail_file.parent.glob("*"))
         with smtplib.SMTP("127.0.0.1", int(smtp_port)) as smtp:
             smtp.send_message(reply)
-        before = set(mail_file.parent.glob("*"))
         engine = create_engine(f"sqlite:///{demo / 'mailbot.sqlite3'}")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not set(mail_file.parent.glob("*")) - before:
