@@ -100,19 +100,23 @@ def test_demo_serve_keeps_an_open_survey_up_and_says_what_to_open_and_click(tmp_
         with smtplib.SMTP("127.0.0.1", int(smtp_port)) as smtp:
             smtp.send_message(reply)
         engine = create_engine(f"sqlite:///{demo / 'mailbot.sqlite3'}")
+        resident = invitation["To"].addresses[0].addr_spec
+
+        def need() -> list[str]:
+            with engine.connect() as c:
+                return list(c.execute(text(
+                    "select a.choice from answers a join responses r on r.id = a.response_id "
+                    "join members m on m.id = r.member_id where m.email = :e and a.question_id = 'need'"),
+                    {"e": resident}).scalars().all())
+
         deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and need() != ["Nei"]:
+            time.sleep(0.5)
+        assert need() == ["Nei"], "the reply did not change the clicked answer"
         while time.monotonic() < deadline and not set(mail_file.parent.glob("*")) - before:
             time.sleep(0.5)
-        answered = [message_from_bytes(f.read_bytes(), policy=policy.default)
-                    for f in set(mail_file.parent.glob("*")) - before]
-        assert answered, "the demo did not answer the reply"
-        with engine.connect() as c:
-            need = c.execute(text("select a.choice from answers a join responses r on r.id = a.response_id "
-                                  "join members m on m.id = r.member_id where m.email = :e and "
-                                  "a.question_id = 'need'"), {"e": invitation["To"].addresses[0].addr_spec}
-                             ).scalars().all()
         engine.dispose()
-        assert need == ["Nei"], (need, [str(m["Subject"]) for m in answered])
+        assert set(mail_file.parent.glob("*")) - before, "the demo did not answer the reply"
     finally:
         code = _stop(proc)
     assert code == 0
