@@ -884,7 +884,7 @@ def _apply_bounce_policy(settings: Settings, s: Session, member_id: int, now: da
     day = now.astimezone(settings.panel.zone).date().isoformat()
     reason = f"{why}, last {day} ({last})"[:500]
     member_store.set_status(s, member_id, MemberStatus.UNDELIVERABLE, reason, now)
-    log.info("member=%s marked undeliverable: %s", member_id, why)
+    log.info("member marked undeliverable member=%s hard_bounces=%s soft_bounces=%s", member_id, hard, soft)
 
 
 def _bounced_member(s: Session, keys: Keys, reading: Reading,

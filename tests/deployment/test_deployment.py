@@ -263,6 +263,7 @@ def test_a_whole_survey_through_postfix_lmtp_dovecot_and_postgresql(installation
     panel = members(inst)
     assert panel[residents["stop"]]["status"] != "active", panel[residents["stop"]]
     assert panel[ghost]["status"] == "undeliverable", panel[ghost]
+    assert f'event="member marked undeliverable" member={panel[ghost]["id"]} hard_bounces=1' in inst.bot_output()
 
     # What was typed and clicked is what the results say.
     rows = results_rows(inst)
