@@ -258,7 +258,7 @@ class Pipeline:
                                                                                         self.residents, strict=True))]
 
     def settled(self) -> int:
-        with self.store.transaction() as s:
+        with self.store.reading() as s:  # not queueing for SQLite's write lock beside the reader
             return int(s.scalar(select(func.count()).select_from(Inbound)
                                 .where(Inbound.status != InboundState.NEW.value)) or 0)
 

@@ -15,6 +15,10 @@ times:
   tag; reply/click; after which reminder): GROUP BY over joins;
 - raking and the weighted figures;
 - `build_report` (all of the above);
+- the same in `Store.reading()` (as the web report and `mailbot results` build it: on SQLite outside the
+  write lock), with a writer recording answers in another thread meanwhile: how long its
+  transactions waited while the report was being built;
+- the web report (`Web.report_of`): kept (no answer since), and rebuilt after one new answer;
 - `responses.record` replacing one member's 20 answers, with the counts kept
   (one transaction each, as a reply or a web form does).
 
@@ -31,7 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -246,6 +250,8 @@ def run(name: str, store: Store, data: tuple[list[tuple], ...] | None, s: Survey
     print(f"{name}: raking + weighted figures  median {med:.3f} s  best {best:.3f} s")
     med, best = timed(report, repeat=3)
     print(f"{name}: build_report (all of the above)  median {med:.3f} s  best {best:.3f} s")
+    beside_a_report(name, store, s, settings, population)
+    web_report(name, store, s, settings)
     rnd = random.Random(2)
     took = []
     for m in rnd.sample(range(1, MEMBERS + 1), 300):
@@ -260,6 +266,64 @@ def run(name: str, store: Store, data: tuple[list[tuple], ...] | None, s: Survey
           f"median {1000 * statistics.median(took):.1f} ms  p95 {1000 * sorted(took)[284]:.1f} ms")
     with store.transaction() as session:
         assert answer_counts.read(session, s.id) == answer_counts.from_answers(session, s.id)
+
+
+def beside_a_report(name: str, store: Store, s: Survey, settings: Settings, population: Population) -> None:
+    """build_report in a reading session while another thread records answers: the writer's waits."""
+    import threading
+
+    stop = threading.Event()
+    waits: list[float] = []
+
+    def writer() -> None:
+        rnd = random.Random(3)
+        while not stop.is_set():
+            m = rnd.randint(1, MEMBERS)
+            start = time.perf_counter()
+            with store.transaction() as session:
+                responses.record(session, s, m, {"q0": rnd.choice("ABCDE")}, source="reply", after_step=None,
+                                 now=T0)
+            waits.append(time.perf_counter() - start)
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    time.sleep(0.3)
+    start = time.perf_counter()
+    with store.reading() as session:
+        build_report(session, s, settings, population)
+    took = time.perf_counter() - start
+    stop.set()
+    thread.join()
+    print(f"{name}: build_report in Store.reading()  {took:.3f} s; meanwhile {len(waits)} recordings in another "
+          f"thread, slowest {max(waits) * 1000:.0f} ms (median {statistics.median(waits) * 1000:.1f} ms)")
+
+
+def web_report(name: str, store: Store, s: Survey, settings: Settings) -> None:
+    """The public report page's HTML: kept while no answer changes, rebuilt after one."""
+    from mailbot.tokens import Keys
+    from mailbot.web import app as web_app
+
+    web = web_app.Web(settings, store, Keys(("bench",)), {s.id: s}, clock=lambda: T0, topics=())
+    after_close = s.closes
+    start = time.perf_counter()
+    first = web.report_of(s, after_close)
+    built = time.perf_counter() - start
+    web_app.REPORT_RECHECK = 0.0  # look at the answers on every request, the worst case
+    kept = []
+    for _ in range(20):
+        start = time.perf_counter()
+        assert web.report_of(s, after_close) is first
+        kept.append(time.perf_counter() - start)
+    with store.transaction() as session:
+        responses.record(session, s, 7, {"q0": "E"}, source="staff", after_step=None, now=T0 + timedelta(days=40))
+    start = time.perf_counter()
+    again = web.report_of(s, after_close)
+    rebuilt = time.perf_counter() - start
+    assert again is not first
+    web_app.REPORT_RECHECK = 1.0
+    print(f"{name}: web report: first build {built:.3f} s; kept (answers looked at, none new) median "
+          f"{statistics.median(kept) * 1000:.1f} ms; after one new answer rebuilt in {rebuilt:.3f} s")
 
 
 def main() -> None:

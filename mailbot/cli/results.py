@@ -102,7 +102,7 @@ def results(
             quotes = load_quotes(quotes_path(settings, survey.id), survey)
         except ConfigError as exc:
             raise _problems(exc) from None
-        with store.transaction() as s:
+        with store.reading() as s:  # on SQLite, replies and clicks are not held up meanwhile
             report = build_report(s, survey, settings, pop, quotes)
             read_backs = read_back_store.counts(s, survey.id)
     finally:

@@ -12,6 +12,12 @@ under a burst of web requests (40 threads) the waiting happens in Python, not
 in SQLite's busy handler, which polls with growing sleeps, favours no one, and
 after its timeout gives up with "database is locked" (a resident's click lost
 to an error page). The busy timeout still covers other processes.
+
+`Store.reading()` is for work that only reads and takes long (a report at
+100 000 members): on SQLite it begins a deferred transaction on an engine of
+its own, neither queueing for nor taking the write lock (WAL readers do not
+block the writer, nor it them); on PostgreSQL it reads one REPEATABLE READ
+snapshot. Either way it is rolled back at the end.
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ class Store:
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
             self._queue = _write_queue(self.engine.url.database or "")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_engine: Engine | None = None
+        self._read_sessions: sessionmaker[Session] | None = None
+        self._read_mutex = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -69,6 +78,35 @@ class Store:
         with self._queue or nullcontext(), self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session that only reads, rolled back at the end; on SQLite it does not take the write lock."""
+        database = self.engine.url.database or ""
+        if self.is_sqlite and (not database or database == ":memory:" or database.startswith("file:")):
+            with self.transaction() as session:  # a second engine would open another, empty database
+                yield session
+            return
+        with self._read_session_factory()() as session:
+            if self.is_postgres:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def _read_session_factory(self) -> sessionmaker[Session]:
+        if not self.is_sqlite:
+            return self._sessions
+        with self._read_mutex:
+            if self._read_sessions is None:
+                engine = create_engine(self.engine.url, future=True,
+                                       connect_args={"timeout": 30, "check_same_thread": False})
+                event.listen(engine, "connect", _sqlite_pragmas)
+                event.listen(engine, "begin", _sqlite_begin_deferred)
+                self._read_engine = engine
+                self._read_sessions = sessionmaker(engine, expire_on_commit=False)
+            return self._read_sessions
+
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe to call every start)."""
         from alembic import command
@@ -86,6 +124,8 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
 
 
 class WriteQueue:
@@ -182,6 +222,11 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock up front: two processes claiming the
     # outbox serialise instead of both reading the same rows (SQLite's single-writer path).
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(connection: Any) -> None:
+    # A reader's BEGIN: the write lock is never asked for, so a long report holds up no writer.
+    connection.exec_driver_sql("BEGIN")
 
 
 def utcnow() -> datetime:

@@ -97,13 +97,14 @@ def answers_of(session: Session, survey: Survey, member_id: int) -> dict[str, An
     return out
 
 
-def answers_version(session: Session, campaign_id: str) -> tuple[int, int, str]:
+def answers_version(session: Session, campaign_id: str) -> tuple[object, ...]:
     """What changes whenever an answer is recorded, replaced or erased in the campaign: responses, those
-    still with a member, the latest change. A report built at one version stands until the next."""
+    still with a member, the latest change, and the kept counts (a change of value at the same moment).
+    A report built at one version stands until the next (compare with ==)."""
     n, members, latest = session.connection().execute(
         select(func.count(), func.count(_RESPONSES.c.member_id), func.max(_RESPONSES.c.updated_at))
         .where(_RESPONSES.c.campaign_id == campaign_id)).one()
-    return int(n or 0), int(members or 0), str(latest)
+    return int(n or 0), int(members or 0), str(latest), answer_counts.read(session, campaign_id)
 
 
 def has_response(session: Session, campaign_id: str, member_id: int) -> bool:

@@ -16,10 +16,12 @@ address is a member.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +52,7 @@ from mailbot.web.pages import Pages
 GRACE = timedelta(days=7)  # answer links keep explaining themselves this long after the survey closed
 MAX_TEXT = 5000  # characters in a free-text answer
 MAX_BODY = 64 * 1024
+REPORT_RECHECK = 1.0  # seconds a kept report is served before the answers are looked at again
 # Topics of interest a member may tick on the profile page; stored as tags of the same name.
 TOPICS = ("klima", "avfall", "helse", "eldre", "byutvikling", "digitale-tjenester", "kultur", "samferdsel")
 
@@ -82,7 +85,10 @@ class Web:
         self.pages = Pages(settings.templates_dir)
         self.zone = settings.panel.timezone
         self._css = self.pages.static("site.css") or b""
-        self._reports: dict[str, str] = {}  # campaign id -> report HTML, kept once the survey has closed
+        # campaign id -> (answers version, report HTML, when the version was last checked); see results_get
+        self._reports: dict[str, tuple[tuple[object, ...], str, float]] = {}
+        self._report_locks: dict[str, threading.Lock] = {}
+        self._report_locks_mutex = threading.Lock()
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
@@ -599,19 +605,38 @@ class Web:
     def results_get(self, campaign: str) -> Response:
         """The full results report of a closed survey: public, aggregates only, minimum group size applied.
 
-        Built by `mailbot.report` (with population.toml and curated quotes when present)
-        and kept in memory per campaign: after close the answers no longer change.
+        Built by `mailbot.report` (with population.toml and curated quotes when present) in a reading
+        session (on SQLite outside the write lock), one build at a time per campaign, and kept in memory
+        until an answer is recorded, replaced or erased (`responses.answers_version`, looked at no more
+        than once every `REPORT_RECHECK` seconds): answers still arrive after close from read-backs
+        settled at close and from staff resolving replies by hand.
         """
         lang = self.settings.panel.language
         survey = self.campaigns.get(campaign)
         now = self.clock()
         if not isinstance(survey, Survey) or survey.results == ResultsPolicy.NONE or now < survey.closes:
             return self.page("error.html", lang, 404, code=404)
-        html = self._reports.get(survey.id)
-        if html is None:
+        return HTMLResponse(self.report_of(survey, now), headers={"cache-control": "public, max-age=3600"})
+
+    def report_of(self, survey: Survey, now: datetime) -> str:
+        """The report's HTML: the kept one while no answer has changed, else built anew (once)."""
+        kept = self._reports.get(survey.id)
+        if kept is not None and monotonic() - kept[2] < REPORT_RECHECK:
+            return kept[1]
+        with self._report_lock(survey.id):
+            with self.store.reading() as s:
+                version = response_store.answers_version(s, survey.id)
+            kept = self._reports.get(survey.id)
+            if kept is not None and kept[0] == version:
+                self._reports[survey.id] = (version, kept[1], monotonic())
+                return kept[1]
             html = self.report_html(survey, now)
-            self._reports[survey.id] = html
-        return HTMLResponse(html, headers={"cache-control": "public, max-age=3600"})
+            self._reports[survey.id] = (version, html, monotonic())
+            return html
+
+    def _report_lock(self, campaign_id: str) -> threading.Lock:
+        with self._report_locks_mutex:
+            return self._report_locks.setdefault(campaign_id, threading.Lock())
 
     def report_html(self, survey: Survey, now: datetime) -> str:
         from mailbot.config import ConfigError
@@ -630,7 +655,7 @@ class Web:
             quotes = load_quotes(quotes_path(self.settings, survey.id), survey)
         except ConfigError:
             quotes = {}
-        with self.tx() as s:
+        with self.store.reading() as s:
             report = build_report(s, survey, self.settings, population, quotes)
         return render_html(report, now.astimezone(self.settings.panel.zone).date())
 

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from typing import Any
 
 import httpx
+import pytest
 
 from mailbot import compose, links
 from mailbot.config import Settings
@@ -97,14 +99,31 @@ def test_the_report_link_in_the_results_email_is_served_after_close(store: Store
     assert re.search(r"Sportsutstyr</t[dh]>\s*<td class=\"num\">skjult", html)
 
 
-def test_the_report_is_kept_once_built(store: Store, settings: Settings) -> None:
+def test_the_report_is_kept_until_an_answer_arrives_and_then_built_again(store: Store, settings: Settings,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailbot.report import build
+    from mailbot.web import app as web_app
+
+    monkeypatch.setattr(web_app, "REPORT_RECHECK", 0.0)  # look at the answers on every request
+    builds = []
+    real = build.build_report
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        builds.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(build, "build_report", counted)
     survey = make_survey()
     with store.transaction() as s:
         seed(s, survey)
     with app_for(store, settings, [survey.closes + timedelta(days=1)]) as client:
         first = client.get(f"/resultater/{survey.id}").text
+        assert client.get(f"/resultater/{survey.id}").text == first
+        assert len(builds) == 1  # kept: no answer came in
         with store.transaction() as s:  # (staff entering a late answer by hand, say)
             m = create_member(s, "sen@example.no")
             response_store.record(s, survey, m.id, {"need": "Nei"}, source="staff", after_step=None,
                                   now=datetime(2022, 12, 20, tzinfo=UTC))
-        assert client.get(f"/resultater/{survey.id}").text == first
+        again = client.get(f"/resultater/{survey.id}").text
+        assert len(builds) == 2 and again != first
+        assert client.get(f"/resultater/{survey.id}").text == again and len(builds) == 2
