@@ -169,3 +169,34 @@ def test_a_reader_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
     assert set(answers.values()) == {1} and len(answers) == RESIDENTS + 30  # one receipt or read-back each
     _counts_match_the_answers(panel)
     assert panel.answers(residents[0])["need"] == "Nei"  # the newer reply of the two won
+
+
+# ---------------------------------------------------------------- several readers
+
+
+def _read_in_child(panel: Panel) -> None:
+    panel.bot.store.engine.dispose(close=False)
+    bot = panel.bot
+    replies.read_inbound(bot.settings, bot.store, bot.keys, bot.by_id, WHEN, batch=5)
+    os._exit(0)
+
+
+def test_four_reader_processes_at_once_act_on_each_message_once(tmp_path: Path, store: Store):
+    """On PostgreSQL they claim messages FOR UPDATE SKIP LOCKED; on SQLite they take turns at the write lock."""
+    panel, _ = _burst_panel(tmp_path, store)
+    fork = multiprocessing.get_context("fork")
+    readers = [fork.Process(target=_read_in_child, args=(panel,)) for _ in range(4)]
+    for r in readers:
+        r.start()
+    for r in readers:
+        r.join(180)
+    assert [r.exitcode for r in readers] == [0, 0, 0, 0]
+
+    statuses = _statuses(panel)
+    assert statuses == {InboundState.DONE.value: RESIDENTS + 30}
+    with store.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Response)) == RESIDENTS
+        answers = Counter(s.scalars(select(Outbox.step).where(
+            Outbox.step.like("receipt-%") | Outbox.step.like("notice-read-back-%"))))
+    assert set(answers.values()) == {1} and len(answers) == RESIDENTS + 30
+    _counts_match_the_answers(panel)
