@@ -66,7 +66,11 @@ def _need_the_parts() -> None:
 def installation(request: pytest.FixtureRequest) -> Iterator[Installation]:
     _need_the_parts()
     root = new_root()
-    inst = Installation(root, imap_variant=getattr(request, "param", False))
+    try:
+        inst = Installation(root, imap_variant=getattr(request, "param", False))
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
     try:
         inst.start()
         yield inst
