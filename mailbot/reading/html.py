@@ -8,9 +8,10 @@ inscriptis takes time by the element, by the character and by the line times the
 the line's indentation: a table of 3 000 rows took 0.3 s, 250 nested blockquotes around
 2 000 paragraphs 0.6 s. The tree is bounded before it is rendered (`bound`): nesting past
 MAX_NESTING is flattened (the text stays, deeper tags go), and the document ends after
-MAX_ELEMENTS elements (a table row or cell counts TABLE_COST) or MAX_TEXT_CHARS characters of
-text. No reply mail comes near these (the largest of 399 HTML fixtures: 134 elements, 26 deep, 3 500
-characters), and what a long thread loses is the end of its oldest quoted message.
+MAX_ELEMENTS elements (a table row or cell counts TABLE_COST), MAX_TEXT_CHARS characters of
+text, or where a table grows past MAX_TABLE_AREA. No reply mail comes near these (the largest of
+399 HTML fixtures: 157 elements so counted, 26 deep, 3 500 characters; every one renders as it
+did), and what a long thread loses is the end of its oldest quoted message.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ MAX_NESTING = 64
 MAX_ELEMENTS = 1_000  # about 20 ms of inscriptis at a load of 4 (a paragraph, a div, a br: 15-25 µs each)
 TABLE_COST = 3  # a row or a cell is laid out as a block of its own, then the table as a whole: 3 times as dear
 MAX_TEXT_CHARS = 60_000
+# inscriptis pads every line of a table to its columns' widths: one 20 000-character line in a
+# cell beside 230 lines made 4.9 MB of text (0.4 s). A table ends where its widest text times
+# its lines (elements and line breaks) would pass this.
+MAX_TABLE_AREA = 200_000
 _XML_DECLARATION = re.compile(r"^<\?xml [^>]+?\?>")  # as inscriptis strips it
 _TABLE_PARTS = frozenset(("tr", "td", "th"))
 _UNSHOWN = frozenset(("style", "script", "head", "title"))  # text never rendered: not counted
@@ -79,19 +84,48 @@ def bound(root: html.HtmlElement) -> bool:
         etree.strip_tags(node, "*")  # its descendants' text and tails stay, in order, in `node`
         cut = True
     elements = chars = 0
-    for node in root.iter():
-        elements += TABLE_COST if node.tag in _TABLE_PARTS else 1
-        text, tail = ("" if node.tag in _UNSHOWN else node.text or ""), node.tail or ""
-        if elements > MAX_ELEMENTS or chars + len(text) > MAX_TEXT_CHARS:
-            _end_at(node, keep_text=MAX_TEXT_CHARS - chars if elements <= MAX_ELEMENTS else 0)
-            return True
-        chars += len(text)
-        if chars + len(tail) > MAX_TEXT_CHARS:
-            node.tail = tail[: MAX_TEXT_CHARS - chars]
+    tables: list[list[int]] = []  # per open table: [its widest text, its lines]
+    for event, node in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        if event in ("comment", "pi"):
+            elements += 1
+            if elements > MAX_ELEMENTS:
+                _end_at(node, keep_text=0)
+                return True
+        elif event == "start":
+            elements += TABLE_COST if node.tag in _TABLE_PARTS else 1
+            text = "" if node.tag in _UNSHOWN else node.text or ""
+            if elements > MAX_ELEMENTS or chars + len(text) > MAX_TEXT_CHARS:
+                _end_at(node, keep_text=MAX_TEXT_CHARS - chars if elements <= MAX_ELEMENTS else 0)
+                return True
+            if node.tag == "table":
+                tables.append([0, 0])
+            if _too_wide(tables, text, 1):
+                _end_at(node, keep_text=0)
+                return True
+            chars += len(text)
+            continue
+        elif node.tag == "table" and tables:
+            tables.pop()
+        tail = node.tail or ""
+        if chars + len(tail) > MAX_TEXT_CHARS or _too_wide(tables, tail, 0):
+            node.tail = tail[: MAX_TEXT_CHARS - chars] if chars + len(tail) > MAX_TEXT_CHARS else None
             _end_after(node)
             return True
         chars += len(tail)
     return cut
+
+
+def _too_wide(tables: list[list[int]], text: str, lines: int) -> bool:
+    """Count `text` (and `lines` more lines) into every open table; True if one is past MAX_TABLE_AREA."""
+    if not tables:
+        return False
+    lines += text.count("\n")
+    for table in tables:
+        table[0] = max(table[0], len(text))
+        table[1] += lines
+        if table[0] * table[1] > MAX_TABLE_AREA:
+            return True
+    return False
 
 
 def _end_at(node: html.HtmlElement, keep_text: int) -> None:
