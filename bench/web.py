@@ -1,6 +1,7 @@
 """One-click answers under load: 200 concurrent clients POSTing to uvicorn on loopback.
 
     .venv/bin/python bench/web.py [--clients 200] [--clicks 5000] [--procs 2] [--database URL | --postgres]
+                                  [--workers 1 2]
 
 Each click answers for a different member (its own token and form guard, built
 before the clock starts), so afterwards every click must be found recorded
@@ -17,6 +18,12 @@ A client gives up on a request after --timeout seconds and counts it as an
 error; a keep-alive connection the server closed (uvicorn: idle 5 s) before
 any byte of the answer is resent once on a new one, as browsers do, and
 counted. The per-IP rate limit is switched off: every client comes from 127.0.0.1.
+
+`--workers 1 2` runs the whole once per number of web processes
+(`mailbot.web.workers.serve`, as `mailbot web --workers N` does; PostgreSQL
+only for more than 1), each on a fresh schema, and prints the clicks/s of
+each against the first (issue 12: >= 1.6x from 1 to 2). Server CPU then
+counts the parent and its workers.
 """
 
 from __future__ import annotations
@@ -69,16 +76,24 @@ def survey() -> Survey:
                   questions=(Question("need", 1, "Er det behov?", QuestionType.CHOICE, OPTIONS),))
 
 
-def serve(config: str, port: int, log: str) -> None:
+def serve(config: str, port: int, log: str, workers: int = 1) -> None:
     import uvicorn
+
+    from mailbot.web.workers import serve as serve_workers
 
     out = open(log, "w", buffering=1)  # noqa: SIM115 - lives as long as the process
     os.dup2(out.fileno(), 2)
     sys.stderr = out
     settings = load_settings(Path(config), load_env=False)
-    store = Store(settings.database_url)
-    app = create_app(settings, store, KEYS, [survey()], rate_limit=RateLimit(0, 0))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    bench_survey = survey()
+
+    def make_app() -> Any:
+        return create_app(settings, Store(settings.database_url), KEYS, [bench_survey], rate_limit=RateLimit(0, 0))
+
+    if workers > 1:
+        serve_workers(make_app, "127.0.0.1", port, workers)
+        return
+    uvicorn.run(make_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def free_port() -> int:
@@ -169,8 +184,18 @@ def client_process(port: int, jobs: list[Job], clients: int, timeout: float, sta
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of the process and of its children (the web workers)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def main() -> int:
@@ -181,27 +206,40 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60, help="seconds a client waits for one answer")
     parser.add_argument("--database", default="")
     parser.add_argument("--postgres", action="store_true", help="a throwaway schema in MAILBOT_TEST_POSTGRES")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1],
+                        help="web processes; several numbers: one run each, compared (default: 1)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="mailbot-bench-"))
-    schema = ""
-    if args.postgres:
-        schema = "bench_" + uuid.uuid4().hex[:10]
-        admin = Store(PG_URL)
-        with admin.engine.begin() as c:
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    else:
-        url = args.database or f"sqlite:///{folder / 'bench.sqlite3'}"
-    try:
-        return run(args, folder, url)
-    finally:
-        if schema:
+    code = 0
+    rates: list[tuple[int, float]] = []
+    for workers in args.workers:
+        folder = Path(tempfile.mkdtemp(prefix="mailbot-bench-"))
+        schema = ""
+        if args.postgres:
+            schema = "bench_" + uuid.uuid4().hex[:10]
+            admin = Store(PG_URL)
             with admin.engine.begin() as c:
-                c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+                c.execute(text(f'CREATE SCHEMA "{schema}"'))
+            url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        else:
+            url = args.database or f"sqlite:///{folder / 'bench.sqlite3'}"
+        try:
+            print(f"web workers      {workers}")
+            ok, rate = run(args, folder, url, workers)
+            code = code or ok
+            rates.append((workers, rate))
+        finally:
+            if schema:
+                with admin.engine.begin() as c:
+                    c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+    if len(rates) > 1:
+        first_workers, first = rates[0]
+        print("scaling          " + ", ".join(f"{w} workers {r:.0f} clicks/s = {r / first:.2f}x of {first_workers}"
+                                              for w, r in rates[1:]))
+    return code
 
 
-def run(args: argparse.Namespace, folder: Path, url: str) -> int:
+def run(args: argparse.Namespace, folder: Path, url: str, web_workers: int = 1) -> tuple[int, float]:
     config = folder / "config.toml"
     config.write_text(CONFIG.format(url=url), "utf-8")
     store = Store(url)
@@ -215,7 +253,7 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
     port = free_port()
     log = folder / "server.log"
     spawn = multiprocessing.get_context("spawn")
-    server = spawn.Process(target=serve, args=(str(config), port, str(log)), daemon=True)
+    server = spawn.Process(target=serve, args=(str(config), port, str(log), web_workers))
     server.start()
     deadline = time.monotonic() + 30
     while True:
@@ -225,7 +263,7 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
         except OSError:
             if time.monotonic() > deadline:
                 print("the server did not start", file=sys.stderr)
-                return 1
+                return 1, 0.0
             time.sleep(0.1)
     start = spawn.Event()
     out = spawn.Queue()
@@ -279,7 +317,7 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
             print(f"  {line}")
     print(f"uptime           {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     store.dispose()
-    return 0 if not failures and exact else 1
+    return (0 if not failures and exact else 1), len(jobs) / elapsed
 
 
 if __name__ == "__main__":

@@ -396,6 +396,63 @@ def templates_check(
     raise typer.Exit(EXIT_BAD_INPUT if problems else EXIT_OK)
 
 
+# ---------------------------------------------------------------- web
+
+
+@app.command()
+def web(
+    config: ConfigOption = Path("config.toml"),
+    host: Annotated[str, typer.Option("--host", help="Address the web server listens on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option("--port", help="Its port (default: the port of "
+                                                            "panel.public_url, else 8080).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Web processes sharing the port "
+                                                                          "(more than 1: PostgreSQL only).")] = 1,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log DEBUG lines too.")] = False,
+    json_logs: Annotated[bool, typer.Option("--json-logs", help="Log one JSON object per line.")] = False,
+) -> None:
+    """Serve only the resident pages (one-click answers, unsubscribe, join), in N processes, until SIGTERM.
+
+    For a large panel: clicks use every core. Run the daemon beside it without
+    its own pages (`mailbot run --no-web --port 8081`, which keeps /healthz and
+    /metrics). Several workers need PostgreSQL: SQLite keeps its writers in
+    order within one process only.
+
+    Examples:
+
+      mailbot web --workers 4
+
+      mailbot run --no-web --port 8081 --inbound lmtp://127.0.0.1:8024
+
+    Exit codes: 0 stopped cleanly, 1 a port taken or a worker died, 2 bad config or arguments.
+    """
+    from mailbot import daemon, logs
+    from mailbot.store import Store
+    from mailbot.web import create_app
+    from mailbot.web.workers import WebWorkersError, serve
+
+    logs.setup(verbose, json_lines=json_logs)
+    err = Console(stderr=True, soft_wrap=True)
+    settings = _load(config, err)
+    bot = _bot(settings, err, need_key=True)
+    if workers > 1 and bot.store.is_sqlite:
+        err.print(f"--workers {workers} needs PostgreSQL ([database] url): on SQLite one web process keeps "
+                  "the clicks in order. Nothing was started.", markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    url, keys, campaigns = bot.store.url, bot.keys, bot.campaigns
+    bot.store.dispose()  # each worker opens its own connections
+
+    def make_app() -> object:
+        return create_app(settings, Store(url), keys, campaigns)
+
+    try:
+        code = serve(make_app, host, port if port is not None else daemon.web_port(settings.panel.public_url),
+                     workers)
+    except WebWorkersError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    raise typer.Exit(code)
+
+
 # ---------------------------------------------------------------- run
 
 
