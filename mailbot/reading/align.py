@@ -43,6 +43,7 @@ def align(free: list[Unit], questions: tuple[Question, ...]) -> list[Placed]:
     """The best placement of free lines on `questions` (those not answered by numbers or quotes)."""
     if not free or not questions:
         return []
+    free = _bounded(free)
     best: tuple[float, list[Placed], list[tuple[str, str, Unit]]] = (0.0, [], [])
     for cut in _cuts(free):
         placed, score = _place(cut, questions)
@@ -56,6 +57,21 @@ def align(free: list[Unit], questions: tuple[Question, ...]) -> list[Placed]:
     taken = {p.text for p in found}  # "Min glede er 8." is the scale answered late, not the free text
     return [p for p in best[1] if p.question.id not in rescued
             and not (p.question.type is QuestionType.TEXT and p.text in taken)] + found
+
+
+MAX_FREE_CHARS = 6_000  # typed answers are a few hundred characters; past this, mutated mail only costs time
+
+
+def _bounded(free: list[Unit]) -> list[Unit]:
+    """The free lines up to MAX_FREE_CHARS: every cut is aligned against every question, so the cost
+    grows with the text, and a resident's answers never run this long."""
+    out, total = [], 0
+    for unit in free:
+        total += len(unit.text)
+        if total > MAX_FREE_CHARS:
+            break
+        out.append(unit)
+    return out or free[:1]
 
 
 OUT_OF_ORDER = 0.6  # an option named out of the questions' order: a reading to confirm

@@ -37,3 +37,10 @@ def test_a_free_text_of_two_sentences_closes_a_one_per_line_reply(joy: Survey) -
     parsed = parse_answers(text, joy)
     assert parsed.answers.get("fortell") == "Jeg liker å gå på språkkafe. Der jeg møter nye venner 😊"
     assert parsed.answers.get("kurs") == "Ja"
+
+
+def test_answers_before_pages_of_pasted_text_are_still_read(joy: Survey) -> None:
+    # Free text is aligned only up to MAX_FREE_CHARS: what a resident types first is what counts.
+    pasted = "\n".join(f"Linje {i}: " + "lorem ipsum dolor sit amet, " * 30 for i in range(40))
+    parsed = parse_answers("7\nnatur\nmøteplasser\nja\n\n" + pasted, joy)
+    assert parsed.answers.get("glede") == 7 and parsed.answers.get("kurs") == "Ja"
