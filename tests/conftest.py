@@ -84,6 +84,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
+def pg_store() -> Iterator[Store]:
+    """An empty, migrated store on PostgreSQL only, for what exists only there (several web workers)."""
+    yield from _pg_store()
+
+
+@pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     s = Store(f"sqlite:///{tmp_path / 'mailbot.sqlite3'}")
     s.upgrade()

@@ -46,9 +46,9 @@ def test_several_web_workers_on_sqlite_are_refused_and_nothing_starts(tmp_path: 
     assert not port_is_listening("127.0.0.1", port)
 
 
-def test_web_workers_share_one_port_and_stop_cleanly_on_sigterm(tmp_path: Path, store: Store):
-    if not store.is_postgres:
-        pytest.skip("several web workers are for PostgreSQL")
+@pytest.mark.postgres
+def test_web_workers_share_one_port_and_stop_cleanly_on_sigterm(tmp_path: Path, pg_store: Store):
+    store = pg_store
     port = free_port()
     proc = _mailbot(write_panel(tmp_path / "panel"), store, "--workers", "3", "--port", str(port))
     try:
