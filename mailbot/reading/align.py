@@ -100,7 +100,7 @@ def _out_of_order(pieces: list[tuple[str, str, Unit]], placed: list[Placed],
                 found.append((text, unit, value))
         if len({repr(v.answer) for _, _, v in found}) == 1:
             text, unit, value = found[0]
-            value = Value(value.answer, min(value.confidence, OUT_OF_ORDER), evidence=value.evidence)
+            value = value.at_most(OUT_OF_ORDER)
             out.append(Placed(question, value, text, unit.index, unit.corrects))
     return out
 

@@ -101,10 +101,7 @@ UNSURE_AFTER_CHANGE = 0.6  # answers beside a change of mind the reader did not 
 
 
 def _unsure(placed: Placed) -> Placed:
-    value = placed.value
-    if not value.ok:
-        return placed
-    value = Value(value.answer, min(value.confidence, UNSURE_AFTER_CHANGE), evidence=value.evidence)
+    value = placed.value.at_most(UNSURE_AFTER_CHANGE)
     return Placed(placed.question, value, placed.text, placed.index, placed.corrects)
 
 

@@ -251,7 +251,7 @@ def _best_split(line: str, marks: tuple[tuple[int, int, int], ...], survey: Surv
         out.append((question, read(text, question), text))
     if len(out) > 1 and any(v.unclear for _, v, _ in out):
         # One piece of a compact line unclear ("1 A, 3-4 2"): the cut itself may be wrong; read the rest back.
-        out = [(q, Value(v.answer, min(v.confidence, 0.6), evidence=v.evidence) if v.ok else v, t) for q, v, t in out]
+        out = [(q, v.at_most(0.6), t) for q, v, t in out]
     return out
 
 

@@ -37,6 +37,12 @@ class Value:
     def ok(self) -> bool:
         return self.answer is not None
 
+    def at_most(self, confidence: float) -> Value:
+        """The same reading, no surer than `confidence` (a reading to confirm with the resident)."""
+        if not self.ok:
+            return self
+        return Value(self.answer, min(self.confidence, confidence), evidence=self.evidence)
+
 
 def _unclear(problem: str) -> Value:
     return Value(problem=problem, unclear=True)
