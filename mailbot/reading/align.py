@@ -140,6 +140,7 @@ def _cuts(free: list[Unit]) -> list[list[tuple[str, str, Unit]]]:
     return cuts
 
 
+TOGETHER = 0.05  # what a second piece of the same answer adds to a cut's score
 REUSE = 0.95  # one sentence answering two questions ("Ja, jeg går dit for å lese aviser") counts a little less
 
 
@@ -149,34 +150,37 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...])
     n, m = len(pieces), len(questions)
     fits = [[_fit(text, kind, q) for q in questions] for text, kind, _ in pieces]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
-    step: list[list[int]] = [[0] * (m + 1) for _ in range(n + 1)]
-    # steps: 0 skip piece, 1 skip question, 2 place and go on, 3 place and read the piece again for the
-    # next question, 4 place and give the next piece to the same question
+    step: list[list[int]] = [[0] * (m + 1) for _ in range(n + 1)]  # 0 skip the piece, 1 skip the question, 2 place it
+    # after placing piece i on question j, the best going on (not counting piece i's own score), and how:
+    # 2 next piece, next question; 3 read the same piece again for the next question; 4 the next piece
+    # answers the same question too ("Mobil, PC" cut at the comma; a free text in two sentences)
+    cont = [[0.0] * (m + 1) for _ in range(n + 1)]
+    how: list[list[int]] = [[2] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
-            options = [(best[i + 1][j], 0), (best[i][j + 1], 1)]
             score = fits[i][j][1]
+            ways = [(best[i + 1][j + 1], 2)]
+            if questions[j].type is not QuestionType.TEXT and pieces[i][1] == "sentence":
+                ways.append((best[i][j + 1] - score * (1 - REUSE), 3))
+            if i + 1 < n and fits[i + 1][j][1] > 0 and _together(pieces[i], pieces[i + 1], questions[j]):
+                # one answer in two pieces counts once: a cut into more pieces must not read better for that alone
+                ways.append((TOGETHER + cont[i + 1][j], 4))
+            cont[i][j], how[i][j] = max(ways, key=lambda o: (round(o[0], 6), -o[1]))
+            options = [(best[i + 1][j], 0), (best[i][j + 1], 1)]
             if score > 0:
-                options.append((score + best[i + 1][j + 1], 2))
-                if questions[j].type is not QuestionType.TEXT and pieces[i][1] == "sentence":
-                    options.append((score * REUSE + best[i][j + 1], 3))
-                if i + 1 < n and fits[i + 1][j][1] > 0 and _together(pieces[i], pieces[i + 1], questions[j]):
-                    # a free text in two sentences is one answer: it counts once, not once per sentence
-                    more = 0.05 if questions[j].type is QuestionType.TEXT else score
-                    options.append((more + best[i + 1][j], 4))
+                options.append((score + cont[i][j], 2))
             best[i][j], step[i][j] = max(options, key=lambda o: (round(o[0], 6), -o[1]))
     pairs: list[tuple[int, int]] = []
     i = j = 0
+    joined = False  # the piece before was joined to this one: it must be placed on the same question
     while i < n and j < m:
-        move = step[i][j]
-        if move >= 2:
-            pairs.append((i, j))
-        if move in (0, 4):
-            i += 1
-        elif move == 1 or move == 3:
-            j += 1
-        else:
-            i, j = i + 1, j + 1
+        if not joined and step[i][j] < 2:
+            i, j = (i + 1, j) if step[i][j] == 0 else (i, j + 1)
+            continue
+        pairs.append((i, j))
+        move = how[i][j]
+        joined = move == 4
+        i, j = (i + 1, j + 1) if move == 2 else (i, j + 1) if move == 3 else (i + 1, j)
     used = [i for i, _ in pairs]
     placed_on = sorted({j for _, j in pairs})
     # A full layout: every piece answers one question, in a row with none skipped ("Ja / Bøker / 4 / Rud").
@@ -278,10 +282,18 @@ def _text_fit(text: str, kind: str, question: Question) -> tuple[Value, float]:
     return Value(value.answer, sure, evidence="own words"), sure * 0.6
 
 
+# Words of any question that say nothing of its subject: the place, question words, and the
+# instruction after it ("Velg gjerne flere", "Choose one or more"): "mange" must not echo "flere".
+_NOT_ECHOES = frozenset((
+    "baerum", "kommunen", "kommune", "hvor", "hva", "korleis", "hvordan", "kva", "velg", "vel", "gjerne",
+    "flere", "fleire", "eller", "kryss", "svar", "svaret", "alternativ", "alternativer", "alternativene",
+    "choose", "select", "more", "several", "many", "please", "tick"))
+
+
 def _echoes(words: list[str], question: Question) -> bool:
     """The piece repeats a meaningful word of the question ("Butikken bør ligge …" for "Hvor … bør butikken ligge?")."""
     target = [w for w in words_of(question.text).words if w not in FUNCTION_WORDS and len(w) >= 4
-              and w not in ("baerum", "kommunen", "kommune", "hvor", "hva", "korleis", "hvordan", "kva")]
+              and w not in _NOT_ECHOES]
     # "glede" echoes "hverdagsglede": the last part of the question's compound
     return any(same_word(w, t) >= 0.85 or (len(w) >= 5 and len(t) > len(w) + 2 and t.endswith(w))
                for w in words for t in target)
