@@ -22,6 +22,7 @@ from mailbot.config import Settings, age_band_of
 from mailbot.courses import answer_form_id, feedback_form_id, lesson_recipients, lesson_steps
 from mailbot.plan import DRAW, INVITATION, UPDATE, DueStep, cancel_step, meeting_reminder_step
 from mailbot.store import Store
+from mailbot.store import members as member_store
 from mailbot.store import outbox as outbox_store
 from mailbot.store import seats as seat_store
 from mailbot.store.models import Member
@@ -50,12 +51,11 @@ def _queue(s: Session, campaign_id: str, step: str, batches: Iterator[list[int]]
 
 
 def _course_step(settings: Settings, s: Session, c: Course, step: str, now: datetime) -> int:
-    from mailbot.steps import audience_ids
-
     seat_store.ensure_groups(s, c.id, seats.capacities(c))
     form = answer_form_id(c.id)
     if step == INVITATION:
-        return _queue(s, form, step, audience_ids(settings, s, c, now), now, {"kind": "course-invitation"}, c)
+        batches = member_store.audience_ids(settings, s, c, now)
+        return _queue(s, form, step, batches, now, {"kind": "course-invitation"}, c)
     ls = next((x for x in lesson_steps(c) if x.step == step), None)
     if ls is None:
         return 0
@@ -77,12 +77,11 @@ def _course_step(settings: Settings, s: Session, c: Course, step: str, now: date
 
 
 def _recruitment_step(settings: Settings, s: Session, r: Recruitment, step: str, now: datetime) -> int:
-    from mailbot.steps import audience_ids
-
     seat_store.ensure_groups(s, r.id, seats.capacities(r))
     form = answer_form_id(r.id)
     if step == INVITATION:
-        return _queue(s, form, step, audience_ids(settings, s, r, now), now, {"kind": "recruitment-invitation"}, r)
+        batches = member_store.audience_ids(settings, s, r, now)
+        return _queue(s, form, step, batches, now, {"kind": "recruitment-invitation"}, r)
     if step == DRAW:
         # Age bands as of the sign-up deadline, not of the tick: `mailbot selection show` previews this same draw.
         drawn = seats.draw(seats.volunteers(s, r, _stratum_of(settings, s, r.closes)), seats.seats_of(r), r.selection,
@@ -123,18 +122,16 @@ def _stratum_of(settings: Settings, s: Session, now: datetime) -> Callable[[int]
 
 def _update_audience(settings: Settings, s: Session, u: Update, campaigns: Sequence[Campaign], now: datetime
                      ) -> Iterator[list[int]]:
-    from mailbot.steps import audience_ids
-
     among = u.among
     if not among.participants and not among.volunteers:
-        yield from audience_ids(settings, s, u, now)
+        yield from member_store.audience_ids(settings, s, u, now)
         return
     wanted: set[int] = set()
     for cid in among.participants:
         wanted |= set(seat_store.members_in(s, cid, [SeatState.SEATED, SeatState.PAUSED]))
     for cid in among.volunteers:
         wanted |= set(seat_store.members_in(s, cid, [x for x in SeatState if x not in (SeatState.DECLINED,)]))
-    for ids in audience_ids(settings, s, u, now):
+    for ids in member_store.audience_ids(settings, s, u, now):
         chosen = [i for i in ids if i in wanted]
         if chosen:
             yield chosen
@@ -180,8 +177,6 @@ def _keep(s: Session, c: Course | Recruitment, forms: dict[str, CampaignForm], n
 def recipient_counts(settings: Settings, s: Session, campaigns: Sequence[Campaign], now: datetime
                      ) -> dict[tuple[str, str], int]:
     """How many each coming step would go to if it were due now: for `mailbot plan`."""
-    from mailbot.steps import audience_ids
-
     out: dict[tuple[str, str], int] = {}
     for c in campaigns:
         if isinstance(c, CampaignForm):
@@ -199,5 +194,5 @@ def recipient_counts(settings: Settings, s: Session, campaigns: Sequence[Campaig
             out[(c.id, UPDATE)] = sum(len(b) for b in _update_audience(settings, s, c, campaigns, now))
             continue
         out[(c.id, UPDATE if isinstance(c, Update) else INVITATION)] = sum(
-            len(b) for b in audience_ids(settings, s, c, now))
+            len(b) for b in member_store.audience_ids(settings, s, c, now))
     return out

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from mailbot import audience as audience_rules
+from mailbot.campaign_steps import keep_seats, queue_step
 from mailbot.campaigns import Campaign, Survey
 from mailbot.config import Settings
 from mailbot.pacing import pacing_of
@@ -40,8 +40,6 @@ def carry_out_due(settings: Settings, store: Store, campaigns: Iterable[Campaign
     with store.transaction() as s:
         done = outbox_store.done_steps(s)
     out: list[StepDone] = []
-    from mailbot.campaign_steps import keep_seats
-
     keep_seats(store, campaigns, now)  # courses and recruitments: offers, waitlists, clicked answers
     for due in due_steps(campaigns, done, now):
         try:
@@ -67,11 +65,9 @@ def _queue_step(settings: Settings, s: object, due: DueStep, campaigns: list[Cam
         return 0
     c = due.campaign
     if not isinstance(c, Survey):
-        from mailbot.campaign_steps import queue_step
-
         return queue_step(settings, s, due, campaigns, now)
     if due.step == INVITATION:
-        batches: Iterator[list[int]] = audience_ids(settings, s, c, now)
+        batches: Iterator[list[int]] = member_store.audience_ids(settings, s, c, now)
     elif due.step == RESULTS:
         batches = outbox_store.invited_members(s, c.id)
     else:  # a reminder: only to those invited who have not answered
@@ -80,17 +76,3 @@ def _queue_step(settings: Settings, s: object, due: DueStep, campaigns: list[Cam
     for ids in batches:
         total += outbox_store.queue(s, c.id, due.step, ids, now, pacing=pacing_of(settings))
     return total
-
-
-def audience_ids(settings: Settings, session: object, campaign: Campaign, now: datetime) -> Iterator[list[int]]:
-    """Active members the campaign is for, in batches (never all loaded at once)."""
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
-    needed = sorted({a.campaign for a in campaign.audience.answered})
-    today = now.astimezone(settings.panel.zone).date()
-    for profiles in member_store.active_member_profiles(session, needed, settings, today):
-        ids = [p.member_id for p in profiles
-               if audience_rules.matches(campaign.audience, p, settings.panel.age_bands, today)]
-        if ids:
-            yield ids

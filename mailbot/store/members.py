@@ -17,7 +17,8 @@ from typing import Any, Protocol
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from mailbot.campaigns import AnswerValue
+from mailbot import audience as audience_rules
+from mailbot.campaigns import AnswerValue, Campaign
 from mailbot.config import Settings
 from mailbot.people import MemberProfile, MemberStatus, Recipient
 from mailbot.store.models import Answer, Member, MemberTag, Response
@@ -356,3 +357,14 @@ def _answers_of(
             for key, values in per_question.items()
         }
     return out
+
+
+def audience_ids(settings: Settings, session: Session, campaign: Campaign, now: datetime) -> Iterator[list[int]]:
+    """Active members the campaign is for, in batches (never all loaded at once)."""
+    needed = sorted({a.campaign for a in campaign.audience.answered})
+    today = now.astimezone(settings.panel.zone).date()
+    for profiles in active_member_profiles(session, needed, settings, today):
+        ids = [p.member_id for p in profiles
+               if audience_rules.matches(campaign.audience, p, settings.panel.age_bands, today)]
+        if ids:
+            yield ids
