@@ -44,9 +44,10 @@ def align(free: list[Unit], questions: tuple[Question, ...]) -> list[Placed]:
     if not free or not questions:
         return []
     free = _bounded(free)
+    common = _common_words(questions)
     best: tuple[float, list[Placed], list[tuple[str, str, Unit]]] = (0.0, [], [])
     for cut in _cuts(free):
-        placed, score = _place(cut, questions)
+        placed, score = _place(cut, questions, common)
         if score > best[0] + 0.05:
             best = (score, placed, cut)
     if all(p.question.type is QuestionType.TEXT and p.value.confidence < TEXT_BY_WORDS for p in best[1]):
@@ -84,6 +85,7 @@ def _out_of_order(pieces: list[tuple[str, str, Unit]], placed: list[Placed],
     answered = {p.question.id for p in placed if p.value.ok}
     as_text = {p.text for p in placed if p.question.type is QuestionType.TEXT and p.value.ok}
     as_value = {p.text for p in placed if p.question.type is not QuestionType.TEXT and p.value.ok}
+    as_options = {p.text for p in placed if _named_options(p.question) and p.value.ok}
     out = []
     for question in questions:
         scale = question.type is QuestionType.SCALE
@@ -91,9 +93,10 @@ def _out_of_order(pieces: list[tuple[str, str, Unit]], placed: list[Placed],
             continue
         found = []
         for text, kind, unit in pieces:
-            if kind not in ("sentence", "line", "prose") or text in (as_value if scale else as_text):
-                continue
+            if kind not in ("sentence", "line", "prose") or text in (as_value if scale else as_text | as_options):
+                continue  # (a sentence that named another question's option is not read for two lists)
             value = read_value(text, question, anchored=False)
+            # (a word all questions share still says which scale: "Min glede er 8" in a survey on hverdagsglede)
             if scale and not _echoes([w for w in words_of(text).words if w not in FUNCTION_WORDS], question):
                 continue  # a number alone out of place could be anything; "Min glede er 8" says what it rates
             if value.ok and value.answer is not None and _names_something(text):
@@ -144,11 +147,12 @@ TOGETHER = 0.05  # what a second piece of the same answer adds to a cut's score
 REUSE = 0.95  # one sentence answering two questions ("Ja, jeg går dit for å lese aviser") counts a little less
 
 
-def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...]) -> tuple[list[Placed], float]:
+def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...],
+           common: frozenset[str] = frozenset()) -> tuple[list[Placed], float]:
     """Place pieces on questions in order. A piece may answer several questions in a row (not a text
     question), and a question may take several pieces in a row ("benker … Møteplasser har vi nok av")."""
     n, m = len(pieces), len(questions)
-    fits = [[_fit(text, kind, q) for q in questions] for text, kind, _ in pieces]
+    fits = [[_fit(text, kind, q, common) for q in questions] for text, kind, _ in pieces]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     step: list[list[int]] = [[0] * (m + 1) for _ in range(n + 1)]  # 0 skip the piece, 1 skip the question, 2 place it
     # after placing piece i on question j, the best going on (not counting piece i's own score), and how:
@@ -160,11 +164,17 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...])
         for j in range(m - 1, -1, -1):
             score = fits[i][j][1]
             ways = [(best[i + 1][j + 1], 2)]
-            if questions[j].type is not QuestionType.TEXT and pieces[i][1] == "sentence":
+            if questions[j].type is not QuestionType.TEXT and pieces[i][1] == "sentence" and not (
+                    j + 1 < m and _named_options(questions[j]) and _named_options(questions[j + 1])):
+                # "Ja, jeg går dit for å lese aviser" answers a yes/no and an options question; one sentence
+                # is not read for two lists of options ("flere møteplasser" is not a joy and a wish at once)
                 ways.append((best[i][j + 1] - score * (1 - REUSE), 3))
             if i + 1 < n and fits[i + 1][j][1] > 0 and _together(pieces[i], pieces[i + 1], questions[j]):
-                # one answer in two pieces counts once: a cut into more pieces must not read better for that alone
-                ways.append((TOGETHER + cont[i + 1][j], 4))
+                # One answer cut in two ("Mobil, PC" at its comma; a free text in two sentences) counts once:
+                # a cut into more pieces must not read better for that alone. Two sentences naming options
+                # of one question ("Jeg er glad i naturen. Jeg liker også biblioteket.") each say something.
+                once = pieces[i + 1][1] == "comma" or questions[j].type is QuestionType.TEXT
+                ways.append(((TOGETHER if once else fits[i + 1][j][1]) + cont[i + 1][j], 4))
             cont[i][j], how[i][j] = max(ways, key=lambda o: (round(o[0], 6), -o[1]))
             options = [(best[i + 1][j], 0), (best[i][j + 1], 1)]
             if score > 0:
@@ -184,8 +194,10 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...])
     used = [i for i, _ in pairs]
     placed_on = sorted({j for _, j in pairs})
     # A full layout: every piece answers one question, in a row with none skipped ("Ja / Bøker / 4 / Rud").
+    # Not sentences of a paragraph: "Kurs nei takk, jeg jobber mye." ends prose, it is no list.
     full = (n >= 2 and len(pairs) == n and len(set(used)) == n and len(placed_on) == n
-            and placed_on == list(range(placed_on[0], placed_on[0] + n)))
+            and placed_on == list(range(placed_on[0], placed_on[0] + n))
+            and not any(kind in ("sentence", "prose") for _, kind, _ in pieces))
     out = []
     for j in sorted({j for _, j in pairs}):
         question = questions[j]
@@ -203,12 +215,12 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...])
                 continue  # "Kurs nei takk, jeg jobber mye.": the reason for an answer, not a text answer
             mine = _whole_clause(mine[0], pieces, set(used))
             text = ", ".join(pieces[i][0] for i in mine)
-            value = _fit(text, "comma", question)[0] if len(mine) > 1 else fits[mine[0]][j][0]
+            value = _fit(text, "comma", question, common)[0] if len(mine) > 1 else fits[mine[0]][j][0]
         elif len(mine) == 1:
             text, value = pieces[mine[0]][0], fits[mine[0]][j][0]
         else:
             text = " ".join(pieces[i][0] for i in mine)
-            value = _fit(text, "sentence" if "sentence" in kinds else kinds[0], question)[0]
+            value = _fit(text, "sentence" if "sentence" in kinds else kinds[0], question, common)[0]
             sure = min(sure, PLACED["sentence"])
         if used.count(mine[0]) > 1:
             sure = min(sure, PLACED["sentence"])  # a piece read for two questions: confirm it
@@ -251,14 +263,14 @@ def _together(a: tuple[str, str, Unit], b: tuple[str, str, Unit], question: Ques
     return question.type is QuestionType.MULTI and a[2] is b[2]
 
 
-def _fit(text: str, kind: str, question: Question) -> tuple[Value, float]:
+def _fit(text: str, kind: str, question: Question, common: frozenset[str] = frozenset()) -> tuple[Value, float]:
     """A piece read as an answer to a question, and how much that reading explains the piece."""
     if question.type is QuestionType.TEXT:
-        return _text_fit(text, kind, question)
+        return _text_fit(text, kind, question, common)
     value = read_value(text, question, anchored=kind not in ("sentence", "prose"))
     if value.ok:
         words = [w for w in words_of(text).words if w not in FUNCTION_WORDS]
-        return value, value.confidence + (ECHO if _echoes(words, question) else 0.0)
+        return value, value.confidence + (ECHO if _echoes(words, question, common) else 0.0)
     if value.problem and kind not in ("sentence", "prose") and len(text.split()) <= 4 and _names_something(text):
         return value, 0.2  # answer-shaped but unreadable ("3 eller 4"): ask about it
     return value, 0.0
@@ -268,14 +280,14 @@ def _names_something(text: str) -> bool:
     return any(w not in FUNCTION_WORDS for w in words_of(text).words)
 
 
-def _text_fit(text: str, kind: str, question: Question) -> tuple[Value, float]:
+def _text_fit(text: str, kind: str, question: Question, common: frozenset[str]) -> tuple[Value, float]:
     value = read_text(text)
     if not value.ok:
         return value, 0.05 if value.skipped else 0.0
     words = [w for w in words_of(text).words if w not in FUNCTION_WORDS]
     if not words:
         return Value(), 0.0
-    echoed = _echoes(words, question)
+    echoed = _echoes(words, question, common)
     sure = TEXT_BY_WORDS if echoed else TEXT_BY_PLACE
     if kind == "sentence" and not echoed:  # a whole paragraph line ("prose") may be the free text
         sure = 0.3
@@ -285,15 +297,27 @@ def _text_fit(text: str, kind: str, question: Question) -> tuple[Value, float]:
 # Words of any question that say nothing of its subject: the place, question words, and the
 # instruction after it ("Velg gjerne flere", "Choose one or more"): "mange" must not echo "flere".
 _NOT_ECHOES = frozenset((
-    "baerum", "kommunen", "kommune", "hvor", "hva", "korleis", "hvordan", "kva", "velg", "vel", "gjerne",
-    "flere", "fleire", "eller", "kryss", "svar", "svaret", "alternativ", "alternativer", "alternativene",
-    "choose", "select", "more", "several", "many", "please", "tick"))
+    "baerum", "hvor", "hva", "korleis", "hvordan", "kva", "velg", "vel", "gjerne", "flere", "fleire",
+    "eller", "kryss", "svar", "svaret", "alternativ", "alternativer", "alternativene", "choose", "select",
+    "more", "several", "many", "please", "tick"))
 
 
-def _echoes(words: list[str], question: Question) -> bool:
+def _common_words(questions: tuple[Question, ...]) -> frozenset[str]:
+    """Words that half the questions share ("kommunen" in a survey about the municipality) tell none of
+    them apart; a word only one question has ("kommunen" in "Hva bør kommunen satse på?") does."""
+    if len(questions) < 3:
+        return frozenset()
+    seen: dict[str, int] = {}
+    for question in questions:
+        for word in set(words_of(question.text).words):
+            seen[word] = seen.get(word, 0) + 1
+    return frozenset(w for w, n in seen.items() if n * 2 >= len(questions))
+
+
+def _echoes(words: list[str], question: Question, common: frozenset[str] = frozenset()) -> bool:
     """The piece repeats a meaningful word of the question ("Butikken bør ligge …" for "Hvor … bør butikken ligge?")."""
     target = [w for w in words_of(question.text).words if w not in FUNCTION_WORDS and len(w) >= 4
-              and w not in _NOT_ECHOES]
+              and w not in _NOT_ECHOES and w not in common]
     # "glede" echoes "hverdagsglede": the last part of the question's compound
     return any(same_word(w, t) >= 0.85 or (len(w) >= 5 and len(t) > len(w) + 2 and t.endswith(w))
                for w in words for t in target)

@@ -1,0 +1,90 @@
+"""How free lines and sentences are cut into pieces and placed (issue 14): a piece joined to the one
+before it answers the same question, and one sentence is not read for two lists of options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailbot.campaigns import Survey
+from mailbot.config import load_campaign_file
+from mailbot.reading import parse_answers
+
+# A survey written for these tests (not one of the labelled sets): the culture house in Sandvika.
+CULTURE = '''
+id = "kulturhus-2026"
+kind = "survey"
+title = "Kulturhuset i Sandvika"
+audience = "all"
+opens = 2026-02-02T09:00
+closes = 2026-02-16T23:59
+language = "nb"
+
+[[questions]]
+id = "besok"
+text = "Har du vært på Kulturhuset i Sandvika det siste året?"
+type = "choice"
+options = ["Ja", "Nei"]
+
+[[questions]]
+id = "tilbud"
+text = "Hva bruker du kulturhuset til? Velg gjerne flere."
+type = "multi"
+options = ["Konserter", "Teater", "Kino", "Bibliotek", "Kafé", "Utstillinger"]
+
+[[questions]]
+id = "satsing"
+text = "Hva bør kommunen satse mest på i kulturhuset?"
+type = "choice"
+options = ["Flere konserter for barn", "Lengre åpningstider", "Billigere billetter"]
+
+[[questions]]
+id = "fornoyd"
+text = "Hvor fornøyd er du med kulturhuset?"
+type = "scale"
+min = 1
+max = 6
+
+[[questions]]
+id = "forslag"
+text = "Har du andre forslag?"
+type = "text"
+required = false
+'''
+
+
+@pytest.fixture(scope="module")
+def culture(tmp_path_factory: pytest.TempPathFactory) -> Survey:
+    path = Path(tmp_path_factory.mktemp("surveys")) / "kulturhus-2026.toml"
+    path.write_text(CULTURE, encoding="utf-8")
+    survey = load_campaign_file(path)
+    assert isinstance(survey, Survey)
+    return survey
+
+
+def test_a_hedge_after_a_letter_does_not_carry_the_letter_to_the_next_line(culture: Survey) -> None:
+    parsed = parse_answers("A, tror jeg\nOm jeg må velge: B og E\nKanskje en femmer\n", culture)
+    assert parsed.answers.get("besok") == "Ja"
+    assert parsed.answers.get("tilbud") == ("Teater", "Kafé")
+
+
+def test_two_sentences_naming_options_of_one_question_give_both(culture: Survey) -> None:
+    text = ("Ja, jeg var der i høst. Jeg går mest på konserter med datteren min. Jeg liker også kinoen. "
+            "Kommunen bør satse på lengre åpningstider, det er stengt når folk har fri. Jeg gir en femmer.")
+    parsed = parse_answers(text, culture)
+    assert set(parsed.answers.get("tilbud") or ()) == {"Konserter", "Kino"}
+    assert parsed.answers.get("satsing") == "Lengre åpningstider"
+
+
+def test_a_wish_for_more_concerts_is_the_wish_not_also_what_the_resident_uses(culture: Survey) -> None:
+    text = "Nei, jeg har ikke vært der. Kommunen bør lage flere konserter for barn. Tja, en treer."
+    parsed = parse_answers(text, culture)
+    assert parsed.answers.get("satsing") == "Flere konserter for barn"
+    assert "tilbud" not in parsed.answers
+
+
+def test_the_reason_after_an_answer_in_prose_is_not_the_free_text(culture: Survey) -> None:
+    text = "Ja. Jeg går på kino. Åpningstider. Fornøyd, en femmer, jeg bor rett ved."
+    parsed = parse_answers(text, culture)
+    assert "forslag" not in parsed.answers
