@@ -267,6 +267,14 @@ def _fit(text: str, kind: str, question: Question, common: frozenset[str] = froz
     """A piece read as an answer to a question, and how much that reading explains the piece."""
     if question.type is QuestionType.TEXT:
         return _text_fit(text, kind, question, common)
+    labelled = _LABEL.match(text)
+    if labelled and len(labelled.group(1).split()) <= 5:
+        # "Transport: bil", "Om jeg må velge: lys og gangveier": the words before the colon say what the
+        # answer is to (or hedge it); the answer is after it ("Transport" is no vote for "Tilrettelagt transport")
+        value = read_value(labelled.group(2), question, anchored=kind not in ("sentence", "prose"))
+        if value.ok:
+            head = [w for w in words_of(labelled.group(1)).words if w not in FUNCTION_WORDS]
+            return value, value.confidence + (ECHO if _echoes(head, question, common) else 0.0)
     value = read_value(text, question, anchored=kind not in ("sentence", "prose"))
     if value.ok:
         words = [w for w in words_of(text).words if w not in FUNCTION_WORDS]
@@ -274,6 +282,9 @@ def _fit(text: str, kind: str, question: Question, common: frozenset[str] = froz
     if value.problem and kind not in ("sentence", "prose") and len(text.split()) <= 4 and _names_something(text):
         return value, 0.2  # answer-shaped but unreadable ("3 eller 4"): ask about it
     return value, 0.0
+
+
+_LABEL = re.compile(r"^\s*([^:\d\n]{2,40}?)\s*:\s+(\S.*)$", re.S)
 
 
 def _names_something(text: str) -> bool:

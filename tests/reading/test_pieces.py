@@ -47,6 +47,12 @@ min = 1
 max = 6
 
 [[questions]]
+id = "reise"
+text = "Hvordan kommer du deg oftest til kulturhuset?"
+type = "choice"
+options = ["Bil", "Buss eller tog", "Sykkel", "Til fots", "Tilrettelagt transport"]
+
+[[questions]]
 id = "forslag"
 text = "Har du andre forslag?"
 type = "text"
@@ -88,3 +94,12 @@ def test_the_reason_after_an_answer_in_prose_is_not_the_free_text(culture: Surve
     text = "Ja. Jeg går på kino. Åpningstider. Fornøyd, en femmer, jeg bor rett ved."
     parsed = parse_answers(text, culture)
     assert "forslag" not in parsed.answers
+
+
+def test_a_label_before_a_colon_says_what_the_answer_is_to(culture: Survey) -> None:
+    text = "Besøk: ja\nBruker: kino og kafé\nSatsing: billigere billetter\nFornøyd: 5\nTransport: buss\n"
+    parsed = parse_answers(text, culture)
+    assert parsed.answers.get("tilbud") == ("Kino", "Kafé")
+    assert parsed.answers.get("satsing") == "Billigere billetter"
+    assert parsed.answers.get("fornoyd") == 5
+    assert parsed.answers.get("reise") == "Buss eller tog"  # not also "Tilrettelagt transport"
