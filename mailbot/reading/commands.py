@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mailbot.reading.intents import find_intent
+from mailbot.reading.intents import find_intent, pause_end
 
 FIRST_LINES = 3  # non-empty lines, after a greeting, that may hold a command
 
@@ -107,7 +107,7 @@ def _named_in_line(line: str) -> tuple[str, str | None] | None:
     pause = _PAUSE.match(line)
     if pause:
         until = pause.group("until")
-        return "pause", until.strip() if until else None
+        return "pause", pause_end(until) if until else None
     if _RESUME.match(line):
         return "resume", None
     language = _LANGUAGE.match(line)

@@ -151,12 +151,12 @@ def _until(words: str, everything: list[str]) -> str | None:
     """The end of a pause: the last date-shaped "til …" of the sentence; "til da" looks at the others."""
     found = [m.group("until") for m in _UNTIL.finditer(words) if _DATE_WORD.search(m.group("until"))]
     if found:
-        return _first_of_month(found[-1])
+        return pause_end(found[-1])
     if re.search(r"\b(?:til|until|till)\s+(?:da|then|det)\b", words):
         for other in everything:
             found = [m.group("until") for m in _UNTIL.finditer(other) if _DATE_WORD.search(m.group("until"))]
             if found:
-                return _first_of_month(found[-1])
+                return pause_end(found[-1])
     return None
 
 
@@ -164,12 +164,14 @@ _MONTH = re.compile(r"^(?:januar|january|februar|february|mars|march|april|mai|m
                     r"september|oktober|october|november|desember|december)\b")
 
 
-def _first_of_month(until: str) -> str:
-    """ "til mars" is until the first of March; words after the date ("1 juni skal ut og seile") are not it."""
-    words = until.split()
-    last = max((i for i, w in enumerate(words) if _DATE_WORD.fullmatch(w)), default=len(words) - 1)
-    until = " ".join(words[: last + 1])
-    month = _MONTH.match(until)
+def pause_end(until: str) -> str:
+    """The date words of a pause's "til …": "til mars" is until the first of March; words after the date
+    ("1 juni skal ut og seile", "august, er mye borte") and "i" before it ("før i februar") are not it."""
+    words = re.sub(r"^(?:i|in|inn\s+i)\s+", "", until.strip(), flags=re.I).split()
+    last = max((i for i, w in enumerate(words) if _DATE_WORD.fullmatch(w.strip(".,;:!?").lower())),
+               default=len(words) - 1)
+    until = " ".join(words[: last + 1]).rstrip(",;:!?")
+    month = _MONTH.match(until.lower())
     return f"1. {month.group(0)}" if month else until
 
 

@@ -17,7 +17,8 @@ from mailbot.reading.commands import find_command
         ("Unsubscribe", "unsubscribe", None),
         ("PAUSE", "pause", None),
         ("PAUSE til 1. mars", "pause", "1. mars"),
-        ("pause until March", "pause", "March"),
+        ("pause until March", "pause", "1. march"),  # the first of March, as "til mars" is
+        ("PAUSE til august, er mye borte i vår og sommer", "pause", "1. august"),
         ("START", "resume", None),
         ("Fortsett", "resume", None),
         ("SPRÅK NN", "language", "nn"),

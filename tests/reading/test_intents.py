@@ -27,6 +27,7 @@ from mailbot.reading.commands import find_command
         ("Jeg satte meg på pause i vår, men nå vil jeg gjerne være med på undersøkelsene igjen.", "resume", None),
         ("Kan dere starte opp igjen for meg?", "resume", None),
         ("Sett meg gjerne på pause til 1. juni – skal ut og seile 🙂", "pause", "1 juni"),
+        ("PS: ikkje send meg fleire undersøkingar før i februar, eg er mykje bortreist.", "pause", "1. februar"),
     ],
 )
 def test_a_plain_sentence_is_understood_as_a_command(text: str, name: str, value: str | None) -> None:
