@@ -97,7 +97,8 @@ def options_of(question: Question) -> tuple[Option, ...]:
                              for p in group if p != " ".join(words)]
         polarity = _polarity(words)
         parts = () if polarity == "dk" else _parts(words, tuple(w for w in distinct if (w,) not in lx.NEGATORS
-                                                                 and w not in _POLAR and w not in _LIGHT_VERBS))
+                                                                 and w not in _POLAR and w not in _LIGHT_VERBS
+                                                                 and w not in _VAGUE))
         out.append(Option(text, key, tuple(p for p in phrases if p), content, distinct, polarity, parts))
     return tuple(out)
 
@@ -109,6 +110,13 @@ _LIGHT_VERBS = frozenset(fold(w) for w in (
     "skulle", "må", "måtte", "gjør", "gjer", "gjøre", "gjere", "tror", "trur", "synes", "syns", "var", "være",
     "vere", "have", "has", "had", "get", "gets", "got", "is", "are", "was", "be", "will", "can", "do", "does",
     "think", "bruker", "brukar", "use",
+))
+
+
+# Words of amount and frequency that name no option alone: "noe kulturelt" is not "Noen ganger i året".
+_VAGUE = frozenset(fold(w) for w in (
+    "noen", "noe", "nokre", "noko", "nokon", "some", "few", "several", "gang", "ganger", "gong", "gonger",
+    "time", "times", "hver", "kvar", "every", "each",
 ))
 
 
@@ -199,7 +207,7 @@ def mentions(text: str, question: Question) -> list[Mention]:
     found += _polarity_mentions(w, options, taken)
     found += _letter_mentions(text, w, options)
     found.sort(key=lambda m: m.start)
-    return [_with_negation(m, w, dk_spans) for m in found]
+    return [_with_negation(m, w, dk_spans, found) for m in found]
 
 
 def _paired(found: list[Mention], words: tuple[str, ...]) -> list[Mention]:
@@ -316,7 +324,7 @@ def _is_word(folded: str) -> bool:
     return len(forms(folded)) > 2 or folded in FUNCTION_WORDS or folded in ("bad", "dead", "bed", "cab", "ace")
 
 
-def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]]) -> Mention:
+def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]], found: list[Mention]) -> Mention:
     if m.via in ("dk", "no", "key") or m.option.polarity == "no":
         return m
     words = list(w.words)
@@ -339,6 +347,8 @@ def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]]) -> Men
     # The clause after it, if it starts "men"/"but": "Innspillkart har jeg prøvd, men det er ikke noe for meg."
     turn = next((i for i in range(m.end, len(words)) if w.clause[i] != clause), None)
     but = w.clause[turn] if turn is not None and words[turn] in ("men", "but") else None
+    if but is not None and any(o.option is not m.option and w.clause[o.start] == but for o in found):
+        but = None  # "kino, men teaterscene trenger vi ikke": the turn rejects what it names, not kino
     tail = [(i, x) for i, x in enumerate(words) if i >= m.end and w.clause[i] in (clause, but)]
     if tail and lx.find_phrases([x for _, x in tail], lx.REJECTING):
         return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)

@@ -55,6 +55,10 @@ REJECTING = _phrases(
     "bryr meg ikke om", "ikke interessert", "ikkje interessert", "not interested",
     "ikke noe for meg", "ikkje noko for meg", "not for me", "ingen vits", "ikke vits", "ikkje vits", "no point",
     "ikke aktuelt", "ikkje aktuelt", "not relevant", "liker ikke", "likar ikkje", "don't like", "dont like",
+    # after the verb, as Norwegian puts it ("teaterscene trenger vi ikke"), and English afterthoughts
+    "trenger vi ikke", "treng vi ikkje", "trenger jeg ikke", "treng eg ikkje", "behøver vi ikke",
+    "er ikke så viktig", "er ikkje så viktig", "er mindre viktig", "less important", "not important",
+    "not so much", "not really", "don't need", "dont need", "do not need",
 )
 # Hedges: the answer is meant, but a careful reader would like to hear it confirmed.
 HEDGES = _phrases(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 _NOT_WORD = re.compile(r"[^\w\s]")
@@ -170,74 +171,16 @@ ALL = frozenset(
     )
 )
 
-# Everyday option words across languages, for surveys written in Bokmål and answered
-# in Nynorsk or English. Each group names one thing.
-EQUIVALENTS: tuple[frozenset[str], ...] = tuple(
-    frozenset(fold(w) for w in group)
-    for group in (
-        # Days and parts of the day, the words of any survey about times.
-        ("mandag", "måndag", "monday"), ("tirsdag", "tysdag", "tuesday"), ("onsdag", "wednesday"),
-        ("torsdag", "thursday"), ("fredag", "friday"), ("lørdag", "laurdag", "saturday", "lordag"),
-        ("søndag", "sundag", "sunday", "sondag"), ("hverdager", "kvardagar", "weekdays", "ukedager"),
-        ("helg", "helga", "helgen", "weekend", "weekends"), ("kveld", "kvelden", "evening", "evenings", "kveldstid"),
-        ("formiddag", "formiddagen", "morning", "mornings"), ("ettermiddag", "ettermiddagen", "afternoon"),
-        # Everyday nouns of the panel's surveys, Bokmål / Nynorsk / English.
-        ("bøker", "bøkene", "bok", "books", "book"), ("aviser", "avis", "newspapers", "newspaper"),
-        ("arrangementer", "arrangement", "events", "event"), ("foredrag", "talks", "lectures", "talk"),
-        ("verktøy", "tools", "tool", "reiskap"), ("utstyr", "equipment", "gear"),
-        ("buss", "bussen", "bus"), ("bil", "bilen", "car"), ("sykkel", "sykkelen", "bike", "bicycle", "cycling"),
-        ("til fots", "gå", "går", "walking", "on foot", "walk"), ("benker", "benkar", "benches", "bench"),
-        ("belysning", "lys", "lighting", "lights", "street lights"), ("butikk", "butikken", "shop", "store"),
-        ("møteplasser", "møteplassar", "meeting places", "places to meet"),
-        ("møbler", "møblar", "møbel", "furniture"),
-        ("klær", "klede", "kle", "klesplagg", "clothes", "clothing"),
-        (
-            "sportsutstyr",
-            "sportsutstyr",
-            "idrettsutstyr",
-            "sports equipment",
-            "sporting goods",
-            "sport equipment",
-            "sports gear",
-        ),
-        ("elektronikk", "electronics", "elektronisk"),
-        ("bøker", "bøkene", "books", "book"),
-        ("leker", "leiker", "leikar", "toys"),
-        ("verktøy", "reiskap", "tools"),
-        ("kjøkkenutstyr", "kjøkenutstyr", "kitchenware", "kitchen equipment"),
-        ("sykler", "syklar", "bicycles", "bikes"),
-        ("buss", "bus"),
-        ("bil", "car"),
-        ("tog", "train"),
-        ("sykkel", "bicycle", "bike"),
-        ("gange", "til fots", "walking", "on foot"),
-        ("e-post", "epost", "email", "e-mail"),
-        # Devices and channels, for any survey about the municipality's web pages and services.
-        ("nettbrett", "ipad", "tablet", "brett", "nettbrettet"),
-        ("mobil", "mobilen", "smarttelefon", "mobiltelefon", "iphone", "smartphone", "mobile"),
-        ("pc", "datamaskin", "datamaskinen", "laptop", "computer", "bærbar", "laptopen"),
-        ("telefon", "telefonen", "phone", "ringe", "ringer", "call"),
-        ("morgen", "morning"),
-        ("formiddag", "late morning"),
-        ("ettermiddag", "afternoon"),
-        ("kveld", "evening"),
-        ("helg", "weekend", "helga"),
-        ("hverdager", "kvardagar", "weekdays"),
-        ("aldri", "never"),
-        ("sjelden", "rarely", "seldom"),
-        ("av og til", "sometimes", "iblant"),
-        ("ofte", "often"),
-        ("alltid", "always"),
-        ("daglig", "dagleg", "daily"),
-        ("ukentlig", "vekentleg", "weekly"),
-        ("månedlig", "månadleg", "monthly"),
-        ("annet", "anna", "other"),
-        ("ingen", "none"),
-        # The course words (mailbot.forms), as English readers of a Norwegian course write them.
-        ("hopp over neste", "hopp over", "skip next", "skip the next one", "skip next lesson"),
-        ("slutt", "avslutt", "leave", "leave the course", "quit"),
-    )
-)
+# Everyday option words across languages, for surveys written in Bokmål and answered in Nynorsk,
+# English or other words: one thing per line of equivalents.txt (a data file, so adding a word for a new
+# survey's options is not a code change).
+def _equivalents() -> tuple[frozenset[str], ...]:
+    lines = Path(__file__).with_name("equivalents.txt").read_text(encoding="utf-8").splitlines()
+    return tuple(frozenset(fold(w.strip()) for w in line.split("|") if w.strip())
+                 for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+EQUIVALENTS: tuple[frozenset[str], ...] = _equivalents()
 
 NUMBER_WORDS = {
     fold(w): n

@@ -29,3 +29,61 @@ def ombruk() -> Survey:
     survey = load_campaign_file(DATA / "ombruk-survey.toml")
     assert isinstance(survey, Survey)
     return survey
+
+
+# A survey written for these tests (not one of the labelled sets): the culture house in Sandvika.
+CULTURE = '''
+id = "kulturhus-2026"
+kind = "survey"
+title = "Kulturhuset i Sandvika"
+audience = "all"
+opens = 2026-02-02T09:00
+closes = 2026-02-16T23:59
+language = "nb"
+
+[[questions]]
+id = "besok"
+text = "Har du vært på Kulturhuset i Sandvika det siste året?"
+type = "choice"
+options = ["Ja", "Nei"]
+
+[[questions]]
+id = "tilbud"
+text = "Hva bruker du kulturhuset til? Velg gjerne flere."
+type = "multi"
+options = ["Konserter", "Teater", "Kino", "Bibliotek", "Kafé", "Utstillinger"]
+
+[[questions]]
+id = "satsing"
+text = "Hva bør kommunen satse mest på i kulturhuset?"
+type = "choice"
+options = ["Flere konserter for barn", "Lengre åpningstider", "Billigere billetter"]
+
+[[questions]]
+id = "fornoyd"
+text = "Hvor fornøyd er du med kulturhuset?"
+type = "scale"
+min = 1
+max = 6
+
+[[questions]]
+id = "reise"
+text = "Hvordan kommer du deg oftest til kulturhuset?"
+type = "choice"
+options = ["Bil", "Buss eller tog", "Sykkel", "Til fots", "Tilrettelagt transport"]
+
+[[questions]]
+id = "forslag"
+text = "Har du andre forslag?"
+type = "text"
+required = false
+'''
+
+
+@pytest.fixture(scope="session")
+def culture(tmp_path_factory: pytest.TempPathFactory) -> Survey:
+    path = tmp_path_factory.mktemp("surveys") / "kulturhus-2026.toml"
+    path.write_text(CULTURE, encoding="utf-8")
+    survey = load_campaign_file(path)
+    assert isinstance(survey, Survey)
+    return survey

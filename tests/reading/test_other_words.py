@@ -1,0 +1,65 @@
+"""Options named in other words (issue 14): English and Nynorsk words from equivalents.txt, frequency
+phrases, and rejections a resident writes after the thing rejected."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.campaigns import Survey
+from mailbot.config import load_campaign_file
+from mailbot.reading import parse_answers
+from mailbot.reading.values import read_value
+from mailbot.reading.vocabulary import EQUIVALENTS, fold
+
+
+def test_the_words_file_is_read_with_every_line_a_group() -> None:
+    cinema = [group for group in EQUIVALENTS if fold("kino") in group]
+    assert cinema and fold("cinema") in cinema[0]
+    assert not any(fold("#") in group or not group for group in EQUIVALENTS)
+
+
+def test_english_prose_names_norwegian_options_and_rejects_one_afterwards(culture: Survey) -> None:
+    value = read_value("For the house I'd like a cinema, a library and a café - concerts not so much.",
+                       culture.question("tilbud"), anchored=False)
+    assert set(value.answer or ()) == {"Kino", "Bibliotek", "Kafé"}
+
+
+def test_a_rejection_after_the_verb_rejects_only_what_its_clause_names(culture: Survey) -> None:
+    value = read_value("Jeg bruker kinoen og kafeen, men teater trenger jeg ikke.", culture.question("tilbud"),
+                       anchored=False)
+    assert set(value.answer or ()) == {"Kino", "Kafé"}
+
+
+def test_how_often_in_other_words(tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = tmp_path_factory.mktemp("often") / "often.toml"
+    path.write_text('''
+id = "often-2026"
+kind = "survey"
+title = "Hvor ofte"
+audience = "all"
+opens = 2026-02-02T09:00
+closes = 2026-02-16T23:59
+language = "nb"
+
+[[questions]]
+id = "ofte"
+text = "Hvor ofte bruker du biblioteket?"
+type = "choice"
+options = ["Hver uke", "Hver måned", "Noen ganger i året", "Sjeldnere", "Aldri"]
+
+[[questions]]
+id = "hvorfor"
+text = "Hvorfor?"
+type = "text"
+''', encoding="utf-8")
+    survey = load_campaign_file(path)
+    assert isinstance(survey, Survey)
+    question = survey.question("ofte")
+    said = {
+        "Jeg går på noe der omtrent en gang i måneden.": "Hver måned",
+        "I go a few times a year, mostly in winter.": "Noen ganger i året",
+        "Eg er der kvar veke med ungane.": "Hver uke",
+    }
+    for text, option in said.items():
+        assert read_value(text, question, anchored=False).answer == option, text
+    assert parse_answers("Once a week\nDe har gode lydbøker", survey).answers.get("ofte") == "Hver uke"
