@@ -99,6 +99,7 @@ def options_of(question: Question) -> tuple[Option, ...]:
         parts = () if polarity == "dk" else _parts(words, tuple(w for w in distinct if (w,) not in lx.NEGATORS
                                                                  and w not in _POLAR and w not in _LIGHT_VERBS
                                                                  and w not in _VAGUE))
+        parts += _clauses(words)
         out.append(Option(text, key, tuple(p for p in phrases if p), content, distinct, polarity, parts))
     return tuple(out)
 
@@ -116,8 +117,17 @@ _LIGHT_VERBS = frozenset(fold(w) for w in (
 # Words of amount and frequency that name no option alone: "noe kulturelt" is not "Noen ganger i året".
 _VAGUE = frozenset(fold(w) for w in (
     "noen", "noe", "nokre", "noko", "nokon", "some", "few", "several", "gang", "ganger", "gong", "gonger",
-    "time", "times", "hver", "kvar", "every", "each",
+    "time", "times", "hver", "kvar", "every", "each", "men", "but", "gjerne", "også", "og", "òg", "likevel",
 ))
+
+
+def _clauses(words: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """An option that is a sentence ("Nei, men eg vil gjerne") is named by its clause without the yes or
+    no ("… men jeg vil gjerne"): the last len-1 words of an option of five or more, the last three of four."""
+    if len(words) < 4 or words[0] not in _POLAR:
+        return ()
+    tail = words[1:] if len(words) >= 5 else words[-3:]
+    return (tail,) if sum(1 for x in tail if x not in FUNCTION_WORDS) >= 2 else ()
 
 
 def _parts(words: tuple[str, ...], distinct: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
@@ -134,7 +144,8 @@ def _parts(words: tuple[str, ...], distinct: tuple[str, ...]) -> tuple[tuple[str
                 continue
             n = len(piece)
             if any(words[i:i + n] == piece for i in range(len(words) - n + 1)):
-                out += [tuple(p.split()) for p in group if p != member]
+                # the piece itself too when it is several words: "av og til" names "Ja, av og til"
+                out += [tuple(p.split()) for p in group if p != member or n > 1]
                 break
     if len(words) > 1:
         out += [(w,) for w in distinct if len(w) >= 2]
@@ -310,8 +321,10 @@ def _letter_named(text: str, w: Words, keys: dict[str, Option], i: int) -> bool:
 
 def _only_letters(w: Words, keys: dict[str, Option]) -> bool:
     """The text is letters and list words only: "B og E", "a, c", "bce", "A, tror jeg"."""
-    rest = [x for x in w.words if x not in lx.JOINERS and not lx.has_phrase([x], lx.HEDGES)
-            and x not in ("jeg", "eg", "i", "svar", "alternativ", "alternativene", "velger", "vel", "tror", "trur")]
+    hedged = {i for start, end in lx.find_phrases(list(w.words), lx.HEDGES) for i in range(start, end)}
+    rest = [x for i, x in enumerate(w.words) if x not in lx.JOINERS and i not in hedged
+            and x not in ("jeg", "eg", "i", "svar", "alternativ", "alternativene", "velger", "vel", "tror", "trur",
+                          "da", "sier", "seier")]
     return bool(rest) and len(rest) <= 8 and all(
         len(x) == 1 and x.upper() in keys
         or (2 <= len(x) <= 6 and all(c.upper() in keys for c in x) and not _is_word(x))

@@ -68,6 +68,7 @@ HEDGES = _phrases(
     "dersom eg må velje", "vel egentlig", "i think", "think", "guess", "i guess", "maybe", "perhaps",
     "probably", "i suppose", "suppose", "i'd say", "id say", "would say", "if i have to choose", "if i must",
     "helst", "heller", "rather", "preferably", "sort of", "kind of", "liksom", "på en måte",
+    "vil jeg si", "vil eg seie", "vil eg si", "skal jeg si", "vil jeg tro", "vil eg tru", "i would say",
 )
 # Quantifiers for several options at once.
 ALL = _phrases(

@@ -63,3 +63,35 @@ type = "text"
     for text, option in said.items():
         assert read_value(text, question, anchored=False).answer == option, text
     assert parse_answers("Once a week\nDe har gode lydbøker", survey).answers.get("ofte") == "Hver uke"
+
+
+def test_an_option_named_by_its_piece_or_its_clause_and_a_letter_with_a_hedge(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = tmp_path_factory.mktemp("choir") / "kor.toml"
+    path.write_text('''
+id = "kor-2026"
+kind = "survey"
+title = "Syng i kor"
+audience = "all"
+opens = 2026-02-02T09:00
+closes = 2026-02-16T23:59
+language = "nn"
+
+[[questions]]
+id = "syng"
+text = "Syng du i kor i dag?"
+type = "choice"
+options = ["Ja, fast", "Ja, av og til", "Nei, men eg vil gjerne", "Nei"]
+''', encoding="utf-8")
+    survey = load_campaign_file(path)
+    assert isinstance(survey, Survey)
+    question = survey.question("syng")
+    said = {
+        "Av og til, trur eg": "Ja, av og til",
+        "B vil jeg si": "Ja, av og til",
+        "Jeg synger ikke i kor nå, men jeg vil gjerne.": "Nei, men eg vil gjerne",
+        "Nei, jeg vil ikke": "Nei",
+    }
+    for text, option in said.items():
+        value = read_value(text, question, anchored=True)
+        assert value.answer == option, (text, value)
