@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mailbot.campaigns import Question, QuestionType, Survey  # noqa: E402
-from mailbot.config import Settings, load_settings  # noqa: E402
+from mailbot.panel.settings import Settings, load_settings  # noqa: E402
 from mailbot.report.build import (  # noqa: E402
     _raking_dimensions,
     _weigh,

@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mailbot.campaigns import Question, QuestionType, Survey  # noqa: E402
-from mailbot.config import load_settings  # noqa: E402
+from mailbot.panel.settings import load_settings  # noqa: E402
 from mailbot.store import Store  # noqa: E402
 from mailbot.store.models import Answer, Member, Response  # noqa: E402
 from mailbot.tokens import Keys  # noqa: E402

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from mailbot.campaigns import AnswerValue, Audience, EarlierAnswer
-from mailbot.config import age_band_of
+from mailbot.panel.profiles import age_band_of
 from mailbot.people import MemberProfile
 
 

@@ -17,10 +17,12 @@ from pathlib import Path
 
 from mailbot import compose
 from mailbot.campaigns import Campaign, Survey
-from mailbot.config import Settings, load_campaigns, secret
 from mailbot.pacing import RateLimiter
+from mailbot.panel.secrets import secret
+from mailbot.panel.settings import Settings
 from mailbot.replies import InboundReport, read_inbound
 from mailbot.results import Results, count_answers, summarise
+from mailbot.schedules import load_campaigns
 from mailbot.sending import Composer, SendOptions, SendReport, Transport, send_due
 from mailbot.steps import StepDone, carry_out_due
 from mailbot.store import Store

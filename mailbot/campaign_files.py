@@ -1,6 +1,6 @@
 """Course, recruitment and update files in schedules/: their shape, their meaning, their campaign.
 
-The same three layers as surveys in `mailbot.config` (reading, shape with
+The same three layers as surveys in `mailbot.campaigns.survey_file` (reading, shape with
 pydantic, meaning), and the same `Problem`s with file and line. Lesson times
 are worked out here, once, from the weekly rule, extra dates and skipped dates
 (`mailbot.courses.lesson_times`), so the campaign holds every lesson.
@@ -18,10 +18,8 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from mailbot import courses
 from mailbot.campaigns import (
-    Audience,
     Cohort,
     Course,
-    EarlierAnswer,
     LateJoiners,
     Meeting,
     Recruitment,
@@ -29,17 +27,16 @@ from mailbot.campaigns import (
     Update,
     UpdateAudience,
 )
-from mailbot.config import (
-    _ID,
-    AudienceFile,
+from mailbot.campaigns.audience_file import AudienceFile, audience_of, audience_value
+from mailbot.panel.files import (
+    ID_PATTERN,
     Duration,
     Finding,
     LocalDateTime,
-    _audience,
-    _iso,
-    _local,
-    _nonexistent,
-    _Strict,
+    StrictModel,
+    as_local,
+    iso_duration,
+    skipped_by_dst,
 )
 
 _URL = re.compile(r"https?://\S+")
@@ -80,14 +77,14 @@ def _capacity(value: Any) -> Any:
 LocalDate = Annotated[date, BeforeValidator(_a_date)]
 TimeOfDay = Annotated[time, BeforeValidator(_a_time)]
 Capacity = Annotated[int | None, BeforeValidator(_capacity)]
-AudienceField = Annotated[AudienceFile | None, BeforeValidator(_audience)]
+AudienceField = Annotated[AudienceFile | None, BeforeValidator(audience_value)]
 
 
 # ---------------------------------------------------------------- course
 
 
-class CohortFile(_Strict):
-    id: str = Field(pattern=_ID, max_length=30)
+class CohortFile(StrictModel):
+    id: str = Field(pattern=ID_PATTERN, max_length=30)
     title: str = Field(min_length=1)
     capacity: Capacity = None  # default: the course's capacity
     weekdays: list[str] = Field(default_factory=list)  # ["tirsdag"]: the weekly rule
@@ -98,8 +95,8 @@ class CohortFile(_Strict):
     skip: list[LocalDate] = Field(default_factory=list)  # holiday weeks
 
 
-class CourseFile(_Strict):
-    id: str = Field(pattern=_ID)
+class CourseFile(StrictModel):
+    id: str = Field(pattern=ID_PATTERN)
     kind: Literal["course"]
     title: str = Field(min_length=1)
     audience: AudienceField = None
@@ -129,7 +126,7 @@ class CourseFile(_Strict):
 def check_course(f: CourseFile, tz: ZoneInfo) -> list[Finding]:
     out: list[Finding] = []
     out += _dst_gaps((("enrolment_opens",), f.enrolment_opens), (("enrolment_closes",), f.enrolment_closes), tz=tz)
-    opens, closes = _local(f.enrolment_opens, tz), _local(f.enrolment_closes, tz)
+    opens, closes = as_local(f.enrolment_opens, tz), as_local(f.enrolment_closes, tz)
     if closes <= opens:
         out.append((("enrolment_closes",), f"enrolment_closes ({closes:%Y-%m-%d %H:%M}) is not after "
                     f"enrolment_opens ({opens:%Y-%m-%d %H:%M})", "write a later time"))
@@ -156,7 +153,7 @@ def check_course(f: CourseFile, tz: ZoneInfo) -> list[Finding]:
         if c.time is not None:
             for d in (c.first, c.last):
                 if d is not None:
-                    gap = _nonexistent(datetime.combine(d, c.time), tz)
+                    gap = skipped_by_dst(datetime.combine(d, c.time), tz)
                     if gap:
                         out.append(((*at, "time"), f"cohort {c.id}: {c.time:%H:%M} does not exist on {d}",
                                     f"write another time (clocks jump forward that night), e.g. {gap}"))
@@ -167,7 +164,7 @@ def check_course(f: CourseFile, tz: ZoneInfo) -> list[Finding]:
                     out.append(((*at, "skip", j), f"cohort {c.id}: {d} is not a lesson day of the weekly rule",
                                 "skip only dates the rule falls on, or remove it"))
         for j, e in enumerate(c.extra):
-            gap = _nonexistent(e, tz)
+            gap = skipped_by_dst(e, tz)
             if gap:
                 out.append(((*at, "extra", j), f"cohort {c.id}: {e:%Y-%m-%d %H:%M} does not exist in {tz.key}",
                             f"write {gap}"))
@@ -183,8 +180,9 @@ def check_course(f: CourseFile, tz: ZoneInfo) -> list[Finding]:
             out.append((("lesson_titles",), f"{len(f.lesson_titles)} lesson titles for {most} lessons",
                         "give every lesson a title, or remove lesson_titles"))
     if f.reminder >= f.lesson_email:
-        out.append((("reminder",), f"the reminder ({_iso(f.reminder)} before) would come before the lesson email "
-                    f"({_iso(f.lesson_email)} before)", 'write e.g. reminder = "P1D" and lesson_email = "P6D"'))
+        out.append((("reminder",), f"the reminder ({iso_duration(f.reminder)} before) would come before the "
+                    f"lesson email ({iso_duration(f.lesson_email)} before)",
+                    'write e.g. reminder = "P1D" and lesson_email = "P6D"'))
     return out
 
 
@@ -194,7 +192,7 @@ def _rule_broken(c: CohortFile) -> bool:
 
 
 def _lesson_starts(c: CohortFile, tz: ZoneInfo) -> list[datetime]:
-    extra = [_local(e, tz) for e in c.extra]
+    extra = [as_local(e, tz) for e in c.extra]
     if c.weekdays and c.time and c.first and c.last:
         return courses.lesson_times(c.weekdays, c.time, c.first, c.last, tz, extra, c.skip)
     return sorted(e for e in extra if e.date() not in set(c.skip))
@@ -208,8 +206,9 @@ def course(f: CourseFile, file: Path, tz: ZoneInfo) -> Course:
         for c in f.cohorts
     )
     return Course(
-        id=f.id, title=f.title, opens=_local(f.enrolment_opens, tz), enrolment_closes=_local(f.enrolment_closes, tz),
-        cohorts=cohorts, webinar_url=f.webinar_url, audience=audience(f.audience), late_joiners=f.late_joiners,
+        id=f.id, title=f.title, opens=as_local(f.enrolment_opens, tz),
+        enrolment_closes=as_local(f.enrolment_closes, tz),
+        cohorts=cohorts, webinar_url=f.webinar_url, audience=audience_of(f.audience), late_joiners=f.late_joiners,
         lesson_email_before=f.lesson_email, reminder_before=f.reminder, feedback_after=f.feedback,
         offer_hours=f.offer_hours, language=f.language, intro=f.intro, source=file,
     )
@@ -218,8 +217,8 @@ def course(f: CourseFile, file: Path, tz: ZoneInfo) -> Course:
 # ---------------------------------------------------------------- recruitment
 
 
-class MeetingFile(_Strict):
-    id: str = Field(pattern=_ID, max_length=30)
+class MeetingFile(StrictModel):
+    id: str = Field(pattern=ID_PATTERN, max_length=30)
     title: str = Field(min_length=1)
     capacity: int = Field(ge=1)
     starts: LocalDateTime | None = None
@@ -229,8 +228,8 @@ class MeetingFile(_Strict):
     cancelled: bool = False
 
 
-class RecruitmentFile(_Strict):
-    id: str = Field(pattern=_ID)
+class RecruitmentFile(StrictModel):
+    id: str = Field(pattern=ID_PATTERN)
     kind: Literal["recruitment"]
     title: str = Field(min_length=1)
     audience: AudienceField = None
@@ -249,7 +248,7 @@ class RecruitmentFile(_Strict):
 
 def check_recruitment(f: RecruitmentFile, tz: ZoneInfo) -> list[Finding]:
     out = _dst_gaps((("opens",), f.opens), (("closes",), f.closes), tz=tz)
-    opens, closes = _local(f.opens, tz), _local(f.closes, tz)
+    opens, closes = as_local(f.opens, tz), as_local(f.closes, tz)
     if closes <= opens:
         out.append((("closes",), f"closes ({closes:%Y-%m-%d %H:%M}) is not after opens ({opens:%Y-%m-%d %H:%M})",
                     "write the sign-up deadline, after opens"))
@@ -268,7 +267,7 @@ def check_recruitment(f: RecruitmentFile, tz: ZoneInfo) -> list[Finding]:
         out += _dst_gaps(((*at, "starts"), m.starts), ((*at, "ends"), m.ends), tz=tz)
         if m.ends is not None and m.starts is None:
             out.append(((*at, "ends"), f"session {m.id}: ends without starts", "add starts = 2020-06-16T17:00"))
-        if m.starts is not None and m.ends is not None and _local(m.ends, tz) <= _local(m.starts, tz):
+        if m.starts is not None and m.ends is not None and as_local(m.ends, tz) <= as_local(m.starts, tz):
             out.append(((*at, "ends"), f"session {m.id}: ends is not after starts", "write when it ends"))
         if m.video_url and not _URL.fullmatch(m.video_url.strip()):
             out.append(((*at, "video_url"), f"session {m.id}: {m.video_url!r} is not a web address",
@@ -280,8 +279,8 @@ def recruitment(f: RecruitmentFile, file: Path, tz: ZoneInfo) -> Recruitment:
     if f.sessions:
         meetings = tuple(
             Meeting(id=m.id, number=i, title=m.title, capacity=m.capacity,
-                    starts=_local(m.starts, tz) if m.starts else None,
-                    ends=_local(m.ends, tz) if m.ends else (_local(m.starts, tz) + timedelta(hours=2)
+                    starts=as_local(m.starts, tz) if m.starts else None,
+                    ends=as_local(m.ends, tz) if m.ends else (as_local(m.starts, tz) + timedelta(hours=2)
                                                            if m.starts else None),
                     place=m.place, video_url=m.video_url.strip(), cancelled=m.cancelled)
             for i, m in enumerate(f.sessions, start=1)
@@ -289,8 +288,8 @@ def recruitment(f: RecruitmentFile, file: Path, tz: ZoneInfo) -> Recruitment:
     else:
         meetings = (Meeting(id="utvalg", number=1, title=f.title, capacity=f.seats or 1),)
     return Recruitment(
-        id=f.id, title=f.title, opens=_local(f.opens, tz), closes=_local(f.closes, tz), meetings=meetings,
-        selection=f.selection, approval=f.approval, seed=f.seed, audience=audience(f.audience),
+        id=f.id, title=f.title, opens=as_local(f.opens, tz), closes=as_local(f.closes, tz), meetings=meetings,
+        selection=f.selection, approval=f.approval, seed=f.seed, audience=audience_of(f.audience),
         reminder_before=f.reminder, offer_hours=f.offer_hours, language=f.language, intro=f.intro, source=file,
     )
 
@@ -298,8 +297,8 @@ def recruitment(f: RecruitmentFile, file: Path, tz: ZoneInfo) -> Recruitment:
 # ---------------------------------------------------------------- update
 
 
-class UpdateFile(_Strict):
-    id: str = Field(pattern=_ID)
+class UpdateFile(StrictModel):
+    id: str = Field(pattern=ID_PATTERN)
     kind: Literal["update"]
     title: str = Field(min_length=1)
     audience: AudienceField = None
@@ -316,7 +315,8 @@ def check_update(f: UpdateFile, tz: ZoneInfo) -> list[Finding]:
 
 
 def update(f: UpdateFile, file: Path, tz: ZoneInfo) -> Update:
-    return Update(id=f.id, title=f.title, opens=_local(f.at, tz), body=f.body.strip(), audience=audience(f.audience),
+    return Update(id=f.id, title=f.title, opens=as_local(f.at, tz), body=f.body.strip(),
+                  audience=audience_of(f.audience),
                   among=UpdateAudience(tuple(f.participants), tuple(f.volunteers)), signature=f.signature.strip(),
                   language=f.language, source=file)
 
@@ -324,18 +324,10 @@ def update(f: UpdateFile, file: Path, tz: ZoneInfo) -> Update:
 # ---------------------------------------------------------------- shared
 
 
-def audience(a: AudienceFile | None) -> Audience:
-    if a is None:
-        return Audience()
-    return Audience(tags=tuple(a.tags), age_bands=tuple(a.age_bands), districts=tuple(a.districts),
-                    languages=tuple(a.languages),
-                    answered=tuple(EarlierAnswer(e.campaign, e.question, e.answer) for e in a.answered))
-
-
 def _dst_gaps(*items: tuple[tuple[str | int, ...], datetime | None], tz: ZoneInfo) -> list[Finding]:
     out: list[Finding] = []
     for loc, value in items:
-        gap = _nonexistent(value, tz) if value is not None else None
+        gap = skipped_by_dst(value, tz) if value is not None else None
         if gap and value is not None:
             out.append((loc, f"{loc[-1]}: {value:%Y-%m-%d %H:%M} does not exist in {tz.key} "
                         "(clocks jump forward that night)", f"write {gap}"))
@@ -347,25 +339,3 @@ FILES: dict[str, Any] = {
     "recruitment": (RecruitmentFile, check_recruitment, recruitment),
     "update": (UpdateFile, check_update, update),
 }
-
-
-def cross_check(campaigns: list[Any]) -> list[Any]:
-    """Updates name courses and recruitments that exist."""
-    from mailbot.config import Problem, _source_lines
-    from mailbot.tomlsource import line_of
-
-    kinds = {c.id: c.kind for c in campaigns}
-    out = []
-    for c in campaigns:
-        if not isinstance(c, Update):
-            continue
-        lines = _source_lines(c)
-        for key, ids, allowed in (("participants", c.among.participants, ("course",)),
-                                  ("volunteers", c.among.volunteers, ("course", "recruitment"))):
-            for i, cid in enumerate(ids):
-                if kinds.get(cid) not in allowed:
-                    known = [k for k, v in kinds.items() if v in allowed]
-                    out.append(Problem(c.source or Path("?"), line_of(lines, (key, i)),
-                                       f"{key}: {cid!r} is not a {' or '.join(allowed)} in schedules/",
-                                       f"use one of {', '.join(known)}" if known else "remove it"))
-    return out

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from mailbot import forms as form_rules
 from mailbot import recruitment as seats
 from mailbot.campaigns import Campaign, CampaignForm, Course, Recruitment, Update
-from mailbot.config import Settings, age_band_of
 from mailbot.courses import answer_form_id, feedback_form_id, lesson_recipients, lesson_steps
+from mailbot.panel.profiles import age_band_of
+from mailbot.panel.settings import Settings
 from mailbot.plan import DRAW, INVITATION, UPDATE, DueStep, cancel_step, meeting_reminder_step
 from mailbot.store import Store
 from mailbot.store import members as member_store

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dkim as dkimpy
 
-from mailbot.config import Settings
+from mailbot.panel.settings import Settings
 
 KEY_FILE_ENV = "MAILBOT_DKIM_KEY_FILE"
 

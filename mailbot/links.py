@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from mailbot.campaigns import QuestionType, Survey
-from mailbot.config import PanelSection
+from mailbot.panel.settings import PanelSection
 from mailbot.tokens import Keys, reply_address
 
 ANSWER = "answer"

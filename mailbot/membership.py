@@ -33,8 +33,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mailbot import links
-from mailbot.config import Settings
 from mailbot.membership_models import Consent, EmailChange, Signup, StaffAudit
+from mailbot.panel.settings import Settings
 from mailbot.people import MemberStatus
 from mailbot.store import outbox as outbox_store
 from mailbot.store import read_backs as read_back_store

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from mailbot.config import Settings
+    from mailbot.panel.settings import Settings
 
 TRANSACTIONAL_PREFIXES = ("receipt-", "notice-")
 WEEK = timedelta(days=7)

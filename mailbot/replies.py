@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from mailbot import forms, links, membership
 from mailbot.campaigns import AnswerValue, Campaign, CampaignForm, Question, QuestionType, Survey
 from mailbot.compose import formats
-from mailbot.config import Settings
+from mailbot.panel.settings import Settings
 from mailbot.people import MemberStatus
 from mailbot.reading import Reading, Route, read_message
 from mailbot.reading.decode import header_text

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from mailbot.config import Problem, postcode_matches
+from mailbot.panel.problems import Problem
+from mailbot.panel.profiles import postcode_matches
 
 COLUMNS = ("email", "name", "language", "birth_year", "postcode", "gender", "tags")
 _ALIASES = {

@@ -36,9 +36,9 @@ from typing import Any, Protocol, cast
 
 from mailbot import campaign_mail, compose, links
 from mailbot.campaigns import Campaign, Survey
-from mailbot.config import Settings
 from mailbot.dkim import DkimSigner
 from mailbot.pacing import Limits, QuietHours, RateLimiter, allowance
+from mailbot.panel.settings import Settings
 from mailbot.results import Results
 from mailbot.states import OutboxState
 from mailbot.store import Store

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from mailbot.campaign_steps import keep_seats, queue_step
 from mailbot.campaigns import Campaign, Survey
-from mailbot.config import Settings
 from mailbot.pacing import pacing_of
+from mailbot.panel.settings import Settings
 from mailbot.plan import CLOSE, INVITATION, RESULTS, DueStep, StepKind, due_steps
 from mailbot.store import Store
 from mailbot.store import members as member_store

@@ -221,7 +221,7 @@ def _transports_for(bot: Any, n: int) -> Callable[[], list[Transport]]:
 def worker_main(config: str, send_only: bool = False, exit_when_idle: bool = False, idle: float = 1.0) -> int:
     """One worker process: load the panel, then plan (when leading) and send until SIGTERM."""
     from mailbot.bot import Bot
-    from mailbot.config import load_settings
+    from mailbot.panel.settings import load_settings
 
     settings = load_settings(config)
     bot = Bot(settings).prepare()

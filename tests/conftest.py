@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from mailbot.campaigns import Audience, Question, QuestionType, Survey
-from mailbot.config import Settings, load_settings
+from mailbot.panel.settings import Settings, load_settings
 from mailbot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

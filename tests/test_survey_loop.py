@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.bot import Bot
-from mailbot.config import load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.states import InboundState
 from mailbot.store import members as member_store
 from mailbot.store import responses as response_store

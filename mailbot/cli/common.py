@@ -17,7 +17,9 @@ from rich.console import Console
 
 from mailbot.campaigns import Campaign
 from mailbot.cli.app import EXIT_BAD_INPUT
-from mailbot.config import ConfigError, Settings, load_campaigns, load_settings
+from mailbot.panel.problems import ConfigError
+from mailbot.panel.settings import Settings, load_settings
+from mailbot.schedules import load_campaigns
 from mailbot.store import Store
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The panel's config.toml.")]

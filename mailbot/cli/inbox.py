@@ -29,11 +29,13 @@ from mailbot import membership
 from mailbot.campaigns import Survey
 from mailbot.cli.app import EXIT_BAD_INPUT, app
 from mailbot.cli.common import ConfigOption, open_store, settings_or_exit
-from mailbot.config import ConfigError, Settings, load_campaigns
+from mailbot.panel.problems import ConfigError
+from mailbot.panel.settings import Settings
 from mailbot.people import MemberStatus
 from mailbot.reading import read_message
 from mailbot.reading.answers import parse_answers
 from mailbot.reading.decode import body_text, decode, header_text
+from mailbot.schedules import load_campaigns
 from mailbot.states import InboundState
 from mailbot.store import inbound as inbound_store
 from mailbot.store import members as member_store

@@ -16,7 +16,9 @@ from rich.console import Console
 
 from mailbot.cli.app import EXIT_BAD_INPUT, app
 from mailbot.cli.common import ConfigOption, settings_or_exit
-from mailbot.config import ConfigError, Settings, load_campaigns
+from mailbot.panel.problems import ConfigError
+from mailbot.panel.settings import Settings
+from mailbot.schedules import load_campaigns
 
 err = Console(stderr=True, soft_wrap=True)
 

@@ -46,7 +46,8 @@ def parse(
 
 
 def _load_survey(path: Path) -> Survey:
-    from mailbot.config import ConfigError, load_campaign_file
+    from mailbot.panel.problems import ConfigError
+    from mailbot.schedules import load_campaign_file
 
     try:
         campaign = load_campaign_file(path)

@@ -26,7 +26,9 @@ from rich.console import Console
 from mailbot.campaigns import QuestionType, Survey
 from mailbot.cli.app import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, app
 from mailbot.cli.validate import ConfigOption, print_problems, shown
-from mailbot.config import ConfigError, MissingSecret, Settings, load_settings
+from mailbot.panel.problems import ConfigError
+from mailbot.panel.secrets import MissingSecret
+from mailbot.panel.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from mailbot.bot import Bot

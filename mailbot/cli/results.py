@@ -15,9 +15,11 @@ from rich.table import Table
 from mailbot.campaigns import Survey
 from mailbot.cli.app import EXIT_BAD_INPUT, app
 from mailbot.cli.common import ConfigOption, open_store
-from mailbot.config import ConfigError, Settings, load_campaigns, load_settings
+from mailbot.panel.problems import ConfigError
+from mailbot.panel.settings import Settings, load_settings
 from mailbot.report.build import Balance, Report
 from mailbot.report.population import Population, default_path, load_population
+from mailbot.schedules import load_campaigns
 from mailbot.store import Store
 from mailbot.store import read_backs as read_back_store
 

@@ -17,7 +17,7 @@ from mailbot.campaigns import Recruitment
 from mailbot.cli.app import EXIT_BAD_INPUT, app
 from mailbot.cli.common import ConfigOption, campaigns_or_exit, settings_or_exit
 from mailbot.cli.staff import parse_now
-from mailbot.config import Settings
+from mailbot.panel.settings import Settings
 
 if TYPE_CHECKING:
     from mailbot.store import Store

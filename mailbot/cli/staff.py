@@ -14,7 +14,9 @@ from rich.table import Table
 
 from mailbot.cli.app import EXIT_BAD_INPUT, EXIT_FAILED, app
 from mailbot.cli.common import ConfigOption, campaigns_or_exit, open_store, settings_or_exit
-from mailbot.config import ConfigError, MissingSecret, Settings
+from mailbot.panel.problems import ConfigError
+from mailbot.panel.secrets import MissingSecret
+from mailbot.panel.settings import Settings
 
 if TYPE_CHECKING:
     from mailbot.bot import Bot

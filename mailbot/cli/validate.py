@@ -18,7 +18,9 @@ from rich.table import Table
 from mailbot.campaigns import Audience, Campaign, CampaignForm
 from mailbot.cli.app import EXIT_BAD_INPUT, app
 from mailbot.cli.common import ConfigOption, print_problems, problem_line, shown  # noqa: F401  (re-exported)
-from mailbot.config import ConfigError, Settings, load_campaigns, load_settings
+from mailbot.panel.problems import ConfigError
+from mailbot.panel.settings import Settings, load_settings
+from mailbot.schedules import load_campaigns
 
 
 def describe_audience(audience: Audience) -> str:

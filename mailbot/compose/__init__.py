@@ -30,7 +30,7 @@ from mailbot.compose.templates import (
     TemplateProblem,
     Templates,
 )
-from mailbot.config import PanelSection
+from mailbot.panel.settings import PanelSection
 from mailbot.people import Recipient
 from mailbot.results import QuestionResult, Results
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from mailbot.campaigns import Question, QuestionType, Survey
-from mailbot.config import PanelSection
+from mailbot.panel.settings import PanelSection
 from mailbot.people import Recipient
 from mailbot.results import OptionCount, QuestionResult, Results
 

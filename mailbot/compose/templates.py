@@ -46,7 +46,7 @@ from markupsafe import escape
 
 import mailbot
 from mailbot.compose import formats
-from mailbot.config import Problem, unique_problems
+from mailbot.panel.problems import Problem, unique_problems
 
 BUILTIN_DIR = Path(mailbot.__file__).resolve().parent.parent / "templates"
 

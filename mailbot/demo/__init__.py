@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 
 from mailbot.bot import Bot
 from mailbot.campaigns import Survey
-from mailbot.config import load_campaign_file, load_settings
 from mailbot.demo.residents import (
     Resident,
     choose_answers,
@@ -34,7 +33,9 @@ from mailbot.demo.residents import (
     residents,
     write_roster,
 )
+from mailbot.panel.settings import load_settings
 from mailbot.roster import read_roster
+from mailbot.schedules import load_campaign_file
 from mailbot.states import InboundState
 from mailbot.store import members as member_store
 from mailbot.store.models import Inbound, Member, Outbox, Response

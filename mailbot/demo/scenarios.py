@@ -45,10 +45,10 @@ from mailbot import forms as form_rules
 from mailbot.bot import Bot
 from mailbot.campaigns import Campaign, CampaignForm, Course, Recruitment
 from mailbot.compose import formats
-from mailbot.config import load_settings
 from mailbot.courses import answer_form_id, feedback_form_id
 from mailbot.demo import REPO, _config_text
 from mailbot.demo.residents import Resident, reply_message, residents, write_roster
+from mailbot.panel.settings import load_settings
 from mailbot.plan import APPROVED, steps_of
 from mailbot.roster import read_roster
 from mailbot.sending import Transport

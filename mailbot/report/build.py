@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailbot.campaigns import QuestionType, Survey
-from mailbot.config import ConfigError, Problem, Settings
+from mailbot.panel.problems import ConfigError, Problem
+from mailbot.panel.settings import Settings
 from mailbot.report.population import DIMENSIONS, Population
 from mailbot.report.privacy import suppress_row
 from mailbot.report.segments import (

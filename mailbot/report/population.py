@@ -32,9 +32,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mailbot.config import ConfigError, Problem, Settings
+from mailbot.panel.problems import ConfigError, Problem
+from mailbot.panel.settings import Settings
+from mailbot.panel.toml_lines import key_lines, line_of
 from mailbot.roster import GENDERS
-from mailbot.tomlsource import key_lines, line_of
 
 
 class _Strict(BaseModel):

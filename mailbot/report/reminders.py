@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.campaigns import Survey
-from mailbot.config import Settings
+from mailbot.panel.settings import Settings
 from mailbot.report.build import balance, underrepresented_nonresponders
 from mailbot.report.population import Population
 from mailbot.report.segments import dimensions_for, nonresponders_in

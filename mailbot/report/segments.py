@@ -39,7 +39,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mailbot.campaigns import Survey
-from mailbot.config import Settings, parse_age_band
+from mailbot.panel.profiles import parse_age_band
+from mailbot.panel.settings import Settings
 from mailbot.roster import GENDERS
 from mailbot.states import OutboxState
 from mailbot.store.models import Answer, Member, MemberTag, Outbox, Response

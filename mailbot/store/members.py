@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mailbot import audience as audience_rules
 from mailbot.campaigns import AnswerValue, Campaign
-from mailbot.config import Settings
+from mailbot.panel.settings import Settings
 from mailbot.people import MemberProfile, MemberStatus, Recipient
 from mailbot.store.models import Answer, Member, MemberTag, Response
 

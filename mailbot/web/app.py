@@ -37,7 +37,7 @@ from starlette.routing import Route
 
 from mailbot import links, membership
 from mailbot.campaigns import AnswerValue, Campaign, Question, QuestionType, ResultsPolicy, Survey
-from mailbot.config import Settings
+from mailbot.panel.settings import Settings
 from mailbot.people import MemberStatus
 from mailbot.replies import READ_BACK_LINK, answer_words
 from mailbot.store import Store, utcnow
@@ -639,7 +639,7 @@ class Web:
             return self._report_locks.setdefault(campaign_id, threading.Lock())
 
     def report_html(self, survey: Survey, now: datetime) -> str:
-        from mailbot.config import ConfigError
+        from mailbot.panel.problems import ConfigError
         from mailbot.report.build import build_report, load_quotes, quotes_path
         from mailbot.report.html import render_html
         from mailbot.report.population import Population, default_path, load_population

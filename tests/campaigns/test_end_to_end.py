@@ -21,7 +21,7 @@ from icalendar import Calendar
 from mailbot import forms
 from mailbot.bot import Bot
 from mailbot.campaigns import Recruitment, Selection
-from mailbot.config import load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.store import seats as seat_store
 from mailbot.tokens import Keys
 from mailbot.transport.local import free_port, mailbox_dir

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from mailbot.campaigns import CampaignForm, Course, Recruitment, Selection, Update
-from mailbot.config import ConfigError, load_campaign_file, load_campaigns, load_settings
+from mailbot.panel.problems import ConfigError
+from mailbot.panel.settings import load_settings
 from mailbot.plan import APPROVED, DRAW, INVITATION, StepKind, due_steps, timeline
+from mailbot.schedules import load_campaign_file, load_campaigns
 from tests.campaigns.conftest import make_course, make_recruitment
 from tests.conftest import OSLO, ROOT, oslo
 

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from mailbot import recruitment as seats
 from mailbot.campaigns import Recruitment
 from mailbot.cli import app
-from mailbot.config import load_campaigns, load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.plan import APPROVED, DRAW
+from mailbot.schedules import load_campaigns
 from mailbot.steps import carry_out_due
 from mailbot.store import Store
 from mailbot.store import outbox as outbox_store

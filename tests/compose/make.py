@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from mailbot.campaigns import Question, QuestionType, Survey
 from mailbot.compose import Links, Sender
-from mailbot.config import PanelSection
+from mailbot.panel.settings import PanelSection
 from mailbot.people import Recipient
 from mailbot.results import OptionCount, QuestionResult, Results
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from mailbot import replies
 from mailbot.bot import Bot
 from mailbot.campaigns import Survey
-from mailbot.config import load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.reading import Reading
 from mailbot.replies import InboundReport
 from mailbot.sending import SendReport

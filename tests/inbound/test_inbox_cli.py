@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mailbot.cli import app
-from mailbot.config import load_campaigns, load_settings
+from mailbot.panel.settings import load_settings
+from mailbot.schedules import load_campaigns
 from mailbot.states import InboundState
 from mailbot.store import Store
 from tests.conftest import ROOT, oslo

@@ -182,7 +182,8 @@ def test_at_close_a_reading_never_confirmed_goes_where_the_config_says(tmp_path:
 
 
 def test_the_config_value_is_checked_with_file_and_line(tmp_path: Path):
-    from mailbot.config import ConfigError, load_settings
+    from mailbot.panel.problems import ConfigError
+    from mailbot.panel.settings import load_settings
     from tests.conftest import write_panel
 
     cfg = write_panel(tmp_path / "panel")
@@ -291,7 +292,7 @@ def test_mailbot_status_and_results_show_the_read_back_counts_to_staff(tmp_path:
     from typer.testing import CliRunner
 
     from mailbot.cli import app
-    from mailbot.config import load_settings
+    from mailbot.panel.settings import load_settings
     from tests.conftest import ROOT, write_panel
 
     cfg = write_panel(tmp_path / "panel")

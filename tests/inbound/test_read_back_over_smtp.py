@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from mailbot.bot import Bot
 from mailbot.campaigns import Survey
-from mailbot.config import load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.store import Store
 from mailbot.store import members as member_store
 from mailbot.store import responses as response_store

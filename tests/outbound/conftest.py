@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.bot import Bot
-from mailbot.config import load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.store import Store
 from mailbot.store import members as member_store
 from mailbot.store import outbox as outbox_store

@@ -133,8 +133,8 @@ def test_dkim_signature_covers_list_unsubscribe_and_verifies_with_dkimpy(panel, 
 
 def test_no_dkim_key_no_signature_and_a_missing_key_file_is_a_clear_error(settings):
     assert DkimSigner.from_settings(settings, env={}) is None
-    from mailbot.config import Config
     from mailbot.dkim import DkimKeyProblem
+    from mailbot.panel.settings import Config
 
     cfg = Config.model_validate({**settings.config.model_dump(), "dkim": {"selector": "s", "domain": "x.no"}})
     on = type(settings)(config=cfg, root=settings.root, file=settings.file)

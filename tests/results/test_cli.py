@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mailbot.cli import app
-from mailbot.config import load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.store import Store
 from tests.conftest import ROOT, make_survey, write_panel
 from tests.results.seed import ANSWERS, seed

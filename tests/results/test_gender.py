@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from mailbot.config import ConfigError, PrivacySection, Settings
+from mailbot.panel.problems import ConfigError
+from mailbot.panel.settings import PrivacySection, Settings
 from mailbot.report.build import balance, build_report
 from mailbot.report.population import Population, load_population
 from mailbot.roster import parse_roster

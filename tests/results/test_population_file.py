@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mailbot.cli import app
 from mailbot.cli import validate as validate_cli
-from mailbot.config import load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.report.population import Population, load_population
 from tests.conftest import ROOT, write_panel
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from mailbot import compose, links
-from mailbot.config import Settings
+from mailbot.panel.settings import Settings
 from mailbot.results import OptionCount, QuestionResult, Results
 from mailbot.store import Store
 from mailbot.store import responses as response_store

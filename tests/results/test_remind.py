@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from mailbot import compose, membership
 from mailbot.cli import app
-from mailbot.config import Settings, load_settings
+from mailbot.panel.settings import Settings, load_settings
 from mailbot.report.population import Population
 from mailbot.report.reminders import GroupCount, plan_extra_reminder, queue_extra_reminder
 from mailbot.store import Store

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
-from mailbot.config import PrivacySection, Settings, age_band_of, load_settings
+from mailbot.panel.profiles import age_band_of
+from mailbot.panel.settings import PrivacySection, Settings, load_settings
 from mailbot.report.build import balance, build_report, underrepresented_nonresponders
 from mailbot.report.population import Population
 from mailbot.report.segments import age_band_expr, district_expr

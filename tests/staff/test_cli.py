@@ -103,7 +103,7 @@ def test_a_missing_config_file_is_a_user_error(tmp_path: Path) -> None:
 
 
 def test_template_problems_are_listed_too(panel: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mailbot.config import Problem
+    from mailbot.panel.problems import Problem
 
     broken = Problem(
         panel / "templates" / "nb" / "survey.txt", 3, "uses 'navn', which it is not given", "use name"

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.config import ConfigError, Problem, load_campaign_file, load_campaigns, load_settings
+from mailbot.panel.problems import ConfigError, Problem
+from mailbot.panel.settings import load_settings
+from mailbot.schedules import load_campaign_file, load_campaigns
 
 SURVEY = """\
 id = "ombruk-2022"

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from mailbot.config import Settings
+from mailbot.panel.settings import Settings
 from mailbot.people import MemberStatus
 from mailbot.roster import RosterRow
 from mailbot.store import Store

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from mailbot.bot import Bot
 from mailbot.cli import app
-from mailbot.config import load_settings
 from mailbot.daemon import Daemon, DaemonError, DaemonOptions, Listen
+from mailbot.panel.settings import load_settings
 from mailbot.store import Store
 from mailbot.transport.local import free_port, mailbox_dir
 from tests.staffx.conftest import MAILBOT, ROOT, write_members, write_open_survey

@@ -11,7 +11,8 @@ import typer.main
 from typer.testing import CliRunner
 
 from mailbot.cli import app
-from mailbot.config import load_campaign_file, load_campaigns, load_settings
+from mailbot.panel.settings import load_settings
+from mailbot.schedules import load_campaign_file, load_campaigns
 from tests.staffx.conftest import ROOT
 
 DOCS = [ROOT / "docs" / "staff-guide.md", ROOT / "docs" / "operations.md", ROOT / "docs" / "privacy.md",

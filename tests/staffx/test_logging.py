@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from mailbot import logs
 from mailbot.bot import Bot
 from mailbot.cli import app
-from mailbot.config import load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.transport.local import mailbox_dir
 from tests.staffx.conftest import write_members, write_open_survey
 

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from mailbot.bot import Bot
-from mailbot.config import load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.store import members as member_store
 from mailbot.store import responses as response_store
 from mailbot.tokens import Keys

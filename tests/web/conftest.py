@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mailbot.campaigns import Survey
-from mailbot.config import Settings, load_settings
+from mailbot.panel.settings import Settings, load_settings
 from mailbot.store import Store
 from mailbot.tokens import Keys
 from mailbot.web import RateLimit, create_app

@@ -7,7 +7,7 @@ from email import message_from_bytes, policy
 
 from mailbot import membership
 from mailbot.bot import Bot
-from mailbot.config import load_settings
+from mailbot.panel.settings import load_settings
 from mailbot.tokens import Keys
 from mailbot.transport.local import free_port, mailbox_dir
 from tests.conftest import make_survey, oslo, write_panel
