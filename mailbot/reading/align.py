@@ -227,12 +227,22 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...],
         if question.type is QuestionType.TEXT:
             # In a full one-per-line layout the place says which question a line answers; else the words must.
             sure = sure if full else value.confidence
+            if not full and sure < TEXT_BY_PLACE and _closes(mine, j, pairs, questions):
+                sure = TEXT_BY_PLACE  # the last sentences, after the other answers in order: read them back
             value = Value(value.answer, 0.95 if full else 1.0, evidence=value.evidence)
         if value.ok:
             value = Value(value.answer, round(value.confidence * sure, 3), evidence=value.evidence)
         unit = pieces[mine[0]][2]
         out.append(Placed(question, value, text, unit.index, unit.corrects))
     return out, best[0][0]
+
+
+def _closes(mine: list[int], j: int, pairs: list[tuple[int, int]], questions: tuple[Question, ...]) -> bool:
+    """A free text placed last, on the last question, after two or more other answers placed in order:
+    a paragraph that answered the questions one by one and ends with what the resident wants to say."""
+    others = [(i, jj) for i, jj in pairs if jj != j]
+    return (j == len(questions) - 1 and len({jj for _, jj in others}) >= 2
+            and all(i < min(mine) for i, _ in others))
 
 
 def _beside_answer(i: int, pieces: list[tuple[str, str, Unit]], pairs: list[tuple[int, int]], j: int) -> bool:

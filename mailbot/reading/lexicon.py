@@ -132,12 +132,6 @@ CHATTER = _phrases(
     "warm regards", "kind regards", "best wishes", "med vennlig hilsen", "vennlig hilsen", "venleg helsing",
     "beste hilsen", "hilsen fra", "cheers", "best", "all the best", "sincerely", "yours",
 )
-# A free-text answer that says there is nothing to say: no answer, not the words "none really".
-NOTHING_TO_SAY = _phrases(
-    "none", "none really", "nothing", "nothing really", "no ideas", "no idea", "no comment", "no comments", "n/a",
-    "na", "ingen", "ingenting", "ingen forslag", "ingen ideer", "ingen idear", "ingen kommentar", "ingen kommentarer",
-    "har ingen", "har ingen forslag", "ingenting å tilføye", "ikkje noko", "ingenting spesielt", "nothing to add",
-)
 # Declining the whole survey, not answering its first question "no".
 DECLINE = _phrases("nei takk", "nei tusen takk", "no thanks", "no thank you", "nei takk ellers", "nei ellers takk")
 # "Se svarene under": the answers are elsewhere (typed into the original, under the questions).

@@ -51,12 +51,44 @@ def forms(folded: str) -> frozenset[str]:
     """The spellings a folded word may stand for: itself, its lemmas, its stem, its synonyms' forms."""
     found = {folded, _stem(folded)}
     if len(folded) > 2 and not folded.isdigit():
+        spellings = _spellings(folded)
         for lang in LANGUAGES:
-            lemma = fold(_lemma(folded, lang))
-            if lemma:
-                found.add(lemma)
-                found.add(_stem(lemma))
+            known = [w for w in spellings if _known(w, lang)]
+            for word in known or [folded]:
+                lemma = fold(_lemma(word, lang))
+                if lemma:
+                    found.add(lemma)
+                    found.add(_stem(lemma))
     return frozenset(f for f in found if f)
+
+
+_UNFOLD = (("ae", "æ"), ("o", "ø"), ("a", "å"))
+
+
+def _spellings(folded: str) -> list[str]:
+    """The words a folded word may have been before folding ("sokte" was "søkte"): the lemma lists know
+    words with æøå, so a folded word is looked up as each spelling it may come from (up to four letters)."""
+    out = [folded]
+    spots = [(i, plain, letter) for i in range(len(folded)) for plain, letter in _UNFOLD
+             if folded.startswith(plain, i)][:4]
+    for mask in range(1, 1 << len(spots)):
+        chosen = [spots[k] for k in range(len(spots)) if mask >> k & 1]
+        if any(a[0] + len(a[1]) > b[0] for a, b in zip(chosen, chosen[1:], strict=False)):
+            continue  # overlapping ("ae" and its "a")
+        word, shift = folded, 0
+        for i, plain, letter in chosen:
+            word = word[: i + shift] + letter + word[i + shift + len(plain):]
+            shift += len(letter) - len(plain)
+        out.append(word)
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _known(word: str, lang: str) -> bool:
+    try:
+        return bool(simplemma.is_known(word, lang=lang))
+    except (ValueError, KeyError):
+        return False
 
 
 @lru_cache(maxsize=16384)

@@ -10,6 +10,7 @@ from mailbot.config import load_campaign_file
 from mailbot.reading import parse_answers
 from mailbot.reading.values import read_value
 from mailbot.reading.vocabulary import EQUIVALENTS, fold
+from mailbot.reading.words import same_word
 
 
 def test_the_words_file_is_read_with_every_line_a_group() -> None:
@@ -95,3 +96,26 @@ options = ["Ja, fast", "Ja, av og til", "Nei, men eg vil gjerne", "Nei"]
     for text, option in said.items():
         value = read_value(text, question, anchored=True)
         assert value.answer == option, (text, value)
+
+
+def test_nothing_to_add_is_the_residents_answer_to_a_text_question(culture: Survey) -> None:
+    # The labelled sets record "Ingenting spesielt" as the answer it is; "-" and "vet ikke" are no answer.
+    parsed = parse_answers("1 Ja\n2 Kino\n6 Ingenting spesielt, jeg er fornøyd 😊", culture)
+    assert parsed.answers.get("forslag") == "Ingenting spesielt, jeg er fornøyd 😊"
+    assert "forslag" not in parse_answers("1 Ja\n2 Kino\n6 -", culture).answers
+
+
+def test_folded_words_are_lemmatised_as_the_words_they_were() -> None:
+    # "søkte" folds to "sokte", which no lemma list knows; looked up as "søkte" it is "søke".
+    assert same_word(fold("søkte"), fold("søke")) == 1.0
+    assert same_word(fold("søkje"), fold("søke")) == 1.0  # Nynorsk infinitive
+    assert same_word(fold("bøkene"), fold("møbler")) == 0.0
+
+
+def test_the_last_sentence_of_a_paragraph_that_answered_in_order_is_read_back_as_the_free_text(
+        culture: Survey) -> None:
+    text = ("Ja, jeg var der i fjor. Jeg går mest på kino. Kommunen bør satse på billigere billetter. "
+            "Jeg gir en femmer. Det er for få parkeringsplasser ved kulturhuset.")
+    parsed = parse_answers(text, culture)
+    assert parsed.answers.get("forslag") == "Det er for få parkeringsplasser ved kulturhuset."
+    assert "forslag" in parsed.confirm
