@@ -59,8 +59,9 @@ from mailbot.report.segments import (  # noqa: E402
     invited_by,
     invited_by_tag,
 )
-from mailbot.results import count_answers, summarise  # noqa: E402
+from mailbot.results import summarise  # noqa: E402
 from mailbot.store import Store, answer_counts, responses  # noqa: E402
+from mailbot.store.answer_counts import count_answers  # noqa: E402
 from mailbot.store.models import Response  # noqa: E402
 
 PG_URL = os.environ.get("MAILBOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

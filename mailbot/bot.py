@@ -21,13 +21,14 @@ from mailbot.pacing import RateLimiter
 from mailbot.panel.secrets import secret
 from mailbot.panel.settings import Settings
 from mailbot.replies import InboundReport, read_inbound
-from mailbot.results import Results, count_answers, summarise
+from mailbot.results import Results, summarise
 from mailbot.schedules import load_campaigns
 from mailbot.sending import Composer, SendOptions, SendReport, Transport, send_due
 from mailbot.steps import StepDone, carry_out_due
 from mailbot.store import Store
 from mailbot.store import inbound as inbound_store
 from mailbot.store import outbox as outbox_store
+from mailbot.store.answer_counts import count_answers
 from mailbot.tokens import Keys
 from mailbot.transport.imap import ImapSettings, poll_once
 from mailbot.transport.local import LocalPostOffice, PostOfficeHandler, port_is_listening

@@ -20,7 +20,6 @@ from mailbot.campaigns import QuestionType, Survey
 from mailbot.panel.problems import ConfigError, Problem
 from mailbot.panel.settings import Settings
 from mailbot.report.population import DIMENSIONS, Population
-from mailbot.report.privacy import suppress_row
 from mailbot.report.segments import (
     UNKNOWN,
     Dimensions,
@@ -34,9 +33,11 @@ from mailbot.report.segments import (
     respondents_by_cell,
     weighted_answers,
 )
-from mailbot.report.weights import Raking, RakingFailed, rake
-from mailbot.results import Counts, Results, count_answers, summarise
+from mailbot.results import Counts, Results, summarise
+from mailbot.results.privacy import suppress_row
+from mailbot.results.weights import Raking, RakingFailed, rake
 from mailbot.store import outbox as outbox_store
+from mailbot.store.answer_counts import count_answers
 from mailbot.store.models import Response
 
 DIMENSION_LABELS = {"age_band": "Aldersgruppe", "gender": "Kjønn", "district": "Bydel", "tag": "Merkelapp"}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.results import count_answers, summarise
+from mailbot.results import summarise
 from mailbot.store import Store
+from mailbot.store.answer_counts import count_answers
 from tests.conftest import make_survey
 from tests.results.seed import seed
 

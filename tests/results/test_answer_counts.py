@@ -23,8 +23,8 @@ from sqlalchemy import text
 
 from mailbot import membership
 from mailbot.campaigns import AnswerValue, QuestionType, Survey
-from mailbot.results import count_answers
 from mailbot.store import MIGRATIONS, Store, answer_counts, responses
+from mailbot.store.answer_counts import count_answers
 from tests.conftest import make_survey
 from tests.factories import create_member
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailbot.report.privacy import suppress_row, suppress_table
+from mailbot.results.privacy import suppress_row, suppress_table
 
 
 def test_counts_below_k_are_hidden_and_zero_is_shown() -> None:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from mailbot.report.weights import RakingFailed, rake
+from mailbot.results.weights import RakingFailed, rake
 
 
 def test_one_margin_is_met_in_one_step() -> None:

@@ -1,12 +1,12 @@
-"""What a survey found: aggregation in SQL, privacy rules in pure Python.
+"""What a survey found, in pure Python: `summarise` turns counts into `Results`, applying the
+minimum group size k to every figure (`mailbot.results.privacy` has the rules, including
+complementary suppression; `mailbot.results.weights` the raking).
 
-`count_answers` reads the counts the database keeps beside the answers
-(`mailbot.store.answer_counts`, updated in the transaction that records each
-answer and always equal to a GROUP BY over them), never answer rows, so it
-stays fast at 100 000 members; `summarise` turns the counts into
-`Results`, applying the minimum group size k to every figure (see
-`mailbot.report.privacy` for the rules, including complementary suppression).
-Weighting, segments and the report live in `mailbot.report`.
+The counts come from `mailbot.store.answer_counts.count_answers`, which reads the counts the
+database keeps beside the answers (updated in the transaction that records each answer and always
+equal to a GROUP BY over them), never answer rows, so it stays fast at 100 000 members. The full
+report (segments, weighting against the population, CSV, HTML) is built from the store by
+`mailbot.report`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from mailbot.campaigns import Question, QuestionType, Survey
-from mailbot.report.privacy import suppress_row
-from mailbot.store import answer_counts
+from mailbot.results.privacy import suppress_row
 
 
 @dataclass(frozen=True)
@@ -72,20 +69,6 @@ class Counts:
     # The same, weighted (sums of respondent weights); None when not weighted.
     weighted_per_question: Mapping[str, float] | None = None
     weighted_per_value: Mapping[tuple[str, str], float] | None = None
-
-
-def count_answers(session: Session, survey: Survey, invited: int) -> Counts:
-    """Counts per question and value, read from the kept counts (a few hundred rows, never answer rows)."""
-    tally = answer_counts.read(session, survey.id)
-    known = {q.id for q in survey.questions}  # a question removed from the schedule after answers came in
-    return Counts(invited=invited, answered=tally.respondents,
-                  per_question={q: n for q, n in tally.per_question.items() if q in known},
-                  per_value={(q, v): n for (q, v), n in tally.per_value.items() if q in known})
-
-
-def count_respondents(session: Session, campaign_id: str) -> int:
-    """Members who answered at least one question."""
-    return answer_counts.read(session, campaign_id).respondents
 
 
 def summarise(survey: Survey, counts: Counts, min_group_size: int,
