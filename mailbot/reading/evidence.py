@@ -470,15 +470,17 @@ def _in_date_or_time(text: str, start: int, end: int) -> bool:
 def _label_numbers(w: Words, question: Question, low: int, high: int, used: set[int]) -> list[Number]:
     words = list(w.words)
     out: list[Number] = []
-    for label, value in ((question.max_label, high), (question.min_label, low)):
-        if not label:
-            continue
-        target = [x for x in fold(label).split() if x not in FUNCTION_WORDS]
+    # The labels of points written into the question ("1 = svært misfornøyd, 2 = misfornøyd …") and the
+    # end labels; the longest first, so "svært misfornøyd" is 1 and not also "misfornøyd".
+    labels = [(fold(label).split(), value) for label, value in _point_labels(question, low, high)]
+    labels.sort(key=lambda lv: -len(lv[0]))
+    for label_words, value in labels:
+        target = [x for x in label_words if x not in FUNCTION_WORDS]
         if not target:
             continue
         for start in range(len(words) - len(target) + 1):
             if all(same_word(words[start + k], target[k]) >= 0.85 for k in range(len(target))) and (
-                    start not in used and not any(n.start <= start < n.end for n in out)):
+                    start not in used and not any(n.start < start + len(target) and start < n.end for n in out)):
                 out.append(Number(value, start, start + len(target), 0.85 if len(target) > 1 else 0.6))
     for group, value in ((lx.SCALE_TOP, high), (lx.SCALE_BOTTOM, low)):
         for start, end in lx.find_phrases(words, group):
@@ -486,4 +488,17 @@ def _label_numbers(w: Words, question: Question, low: int, high: int, used: set[
     if (high - low) % 2 == 0:
         for start, end in lx.find_phrases(words, lx.SCALE_MIDDLE):
             out.append(Number((low + high) // 2, start, end, 0.7))
+    return out
+
+
+_POINT = re.compile(r"(?<![\d.,])(\d{1,2})\s*(?:=|:)\s*([^\W\d][^,;()=\d]*?)\s*(?=[,;)]|\s\d{1,2}\s*[=:]|$)")
+
+
+def _point_labels(question: Question, low: int, high: int) -> list[tuple[str, int]]:
+    """The end labels, and the label of each point the question's text gives ("(1 = svært dårlig, …)")."""
+    out = [(label, value) for label, value in ((question.max_label, high), (question.min_label, low)) if label]
+    for match in _POINT.finditer(question.text):
+        value = int(match.group(1))
+        if low <= value <= high:
+            out.append((match.group(2), value))
     return out

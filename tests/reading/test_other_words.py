@@ -119,3 +119,29 @@ def test_the_last_sentence_of_a_paragraph_that_answered_in_order_is_read_back_as
     parsed = parse_answers(text, culture)
     assert parsed.answers.get("forslag") == "Det er for få parkeringsplasser ved kulturhuset."
     assert "forslag" in parsed.confirm
+
+
+def test_the_labels_of_points_written_into_a_scale_question_are_read(tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = tmp_path_factory.mktemp("points") / "points.toml"
+    path.write_text('''
+id = "svar-2026"
+kind = "survey"
+title = "Svar fra kommunen"
+audience = "all"
+opens = 2026-02-02T09:00
+closes = 2026-02-16T23:59
+language = "nb"
+
+[[questions]]
+id = "svar"
+text = "Hvor fornøyd er du? (1 = svært misfornøyd, 2 = misfornøyd, 3 = verken eller, 4 = fornøyd, 5 = svært fornøyd)"
+type = "scale"
+min = 1
+max = 5
+''', encoding="utf-8")
+    survey = load_campaign_file(path)
+    assert isinstance(survey, Survey)
+    question = survey.question("svar")
+    said = {"Svaret var greit, fornøyd vil jeg si.": 4, "Misfornøyd.": 2, "Svært misfornøyd!": 1, "Eg er nøgd.": 4}
+    for text, value in said.items():
+        assert read_value(text, question, anchored=False).answer == value, text
