@@ -143,6 +143,7 @@ def _cuts(free: list[Unit]) -> list[list[tuple[str, str, Unit]]]:
     return cuts
 
 
+ONE_EACH = 1.0  # what a cut with one piece per question, in order, gains over the others
 TOGETHER = 0.05  # what a second piece of the same answer adds to a cut's score
 REUSE = 0.95  # one sentence answering two questions ("Ja, jeg går dit for å lese aviser") counts a little less
 
@@ -183,6 +184,12 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...],
     pairs: list[tuple[int, int]] = []
     i = j = 0
     joined = False  # the piece before was joined to this one: it must be placed on the same question
+    if _one_each(pieces, fits, m):
+        # As many pieces as questions, each a possible answer to its own ("Ja; 6; 2; bøker og aviser;
+        # formiddag; lengre opningstider på laurdagar"): the order says it, whatever a piece also names.
+        pairs = [(k, k) for k in range(n)]
+        best[0][0] = sum(fits[k][k][1] for k in range(n)) + ONE_EACH  # and beats the other cuts
+        i = n
     while i < n and j < m:
         if not joined and step[i][j] < 2:
             i, j = (i + 1, j) if step[i][j] == 0 else (i, j + 1)
@@ -235,6 +242,13 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...],
         unit = pieces[mine[0]][2]
         out.append(Placed(question, value, text, unit.index, unit.corrects))
     return out, best[0][0]
+
+
+def _one_each(pieces: list[tuple[str, str, Unit]], fits: list[list[tuple[Value, float]]], m: int) -> bool:
+    """One line or separated piece per question, in order, each fitting its question (not prose)."""
+    n = len(pieces)
+    return (n == m >= 3 and all(kind in ("line", "piece") for _, kind, _ in pieces)
+            and all(fits[k][k][1] > 0.0 for k in range(n)))
 
 
 def _closes(mine: list[int], j: int, pairs: list[tuple[int, int]], questions: tuple[Question, ...]) -> bool:

@@ -161,6 +161,8 @@ def read_multi(text: str, question: Question, anchored: bool) -> Value:
             sure = 0.95 if not left_out and len(words) <= 4 else 0.85
             return Value(chosen, sure * _hedge(text), evidence=f"«{_short(text)}»: all" + (
                 f" but {', '.join(m.option.text for m in rejected)}" if left_out else ""))
+    if _none_then_reason(words, clauses, named):
+        return SKIPPED  # "ingen av dem, jeg leser på Kindle": none, and why; Kindle reading is no option
     if not named:
         if lx.has_phrase(words, lx.NONE) and len(words) <= 6:
             return SKIPPED
@@ -179,6 +181,17 @@ def read_multi(text: str, question: Question, anchored: bool) -> Value:
     if any(_hedged_at(words, m.start) for m in named) and not all(_hedged_at(words, m.start) for m in named):
         sure = min(sure, 0.6)  # "møbler, klær, kanskje bøker": is bøker in or out? ask the resident
     return Value(chosen, sure * _hedge(text), evidence=f"«{_short(text)}»: {', '.join(chosen)}")
+
+
+def _none_then_reason(words: list[str], clauses: tuple[int, ...], named: list[Mention]) -> bool:
+    """The answer opens with "none of them" in a clause of its own, and names options only after it, with no
+    "but"/"except" that would bring one back."""
+    opening = [(s, e) for s, e in lx.find_phrases(words, lx.NONE) if s == 0]
+    if not opening or any(x in ("men", "but", "unntatt", "untatt", "except", "bortsett", "utenom", "utanom")
+                          for x in words):
+        return False
+    first = clauses[0]
+    return not any(clauses[m.start] == first for m in named)
 
 
 def _unexplained(text: str, found: list[Mention], question: Question) -> bool:

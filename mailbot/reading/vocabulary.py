@@ -233,6 +233,15 @@ GRADE_WORDS = {
         ("åtter", 8),
         ("nier", 9),
         ("tier", 10),
+        # Nynorsk and dialect forms
+        ("einar", 1),
+        ("sjuar", 7),
+        ("syvar", 7),
+        ("åttar", 8),
+        ("niar", 9),
+        ("tiar", 10),
+        ("nuller", 0),
+        ("nullar", 0),
     )
 }
 

@@ -4,7 +4,10 @@ before it answers the same question, and one sentence is not read for two lists 
 from __future__ import annotations
 
 from mailbot.campaigns import Survey
+from mailbot.config import load_campaign_file
 from mailbot.reading import parse_answers
+from mailbot.reading.values import read_value
+from tests.reading.conftest import DATA
 
 
 def test_a_hedge_after_a_letter_does_not_carry_the_letter_to_the_next_line(culture: Survey) -> None:
@@ -41,3 +44,25 @@ def test_a_label_before_a_colon_says_what_the_answer_is_to(culture: Survey) -> N
     assert parsed.answers.get("satsing") == "Billigere billetter"
     assert parsed.answers.get("fornoyd") == 5
     assert parsed.answers.get("reise") == "Buss eller tog"  # not also "Tilrettelagt transport"
+
+
+def test_one_piece_per_question_in_order_is_read_in_that_order(culture: Survey) -> None:
+    # The free text names "billetter" (an option of question 3), yet it is the sixth piece of six.
+    text = "Ja; kino og kafé; lengre åpningstider; 5; buss; billigere billetter for studenter hadde vært fint"
+    parsed = parse_answers(text, culture)
+    assert parsed.answers.get("satsing") == "Lengre åpningstider"
+    assert parsed.answers.get("reise") == "Buss eller tog"
+    assert parsed.answers.get("forslag") == "billigere billetter for studenter hadde vært fint"
+
+
+def test_none_of_them_and_the_reason_is_no_option(culture: Survey) -> None:
+    parsed = parse_answers("1 Nei\n2 ingen av dem, jeg ser film hjemme\n4 2", culture)
+    assert "tilbud" not in parsed.answers and "tilbud" not in parsed.unsure
+    assert parsed.answers.get("fornoyd") == 2
+
+
+def test_a_nynorsk_grade_word_after_its_article() -> None:
+    library = load_campaign_file(DATA / "replies-corpus" / "dev-b" / "surveys" / "bibliotek-2023.toml")
+    assert isinstance(library, Survey)
+    value = read_value("Eg vil tilrå det, så det blir ein tiar frå meg.", library.question("recommend"), anchored=False)
+    assert value.answer == 10  # not 1 for "ein"
