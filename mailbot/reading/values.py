@@ -178,8 +178,14 @@ def read_multi(text: str, question: Question, anchored: bool) -> Value:
     sure = min(m.strength for m in named)
     if anchored and _unexplained(text, found, question):
         sure = min(sure, 0.6)  # "møbler og leker": leker is no option; read back what was understood
-    if any(_hedged_at(words, m.start) for m in named) and not all(_hedged_at(words, m.start) for m in named):
-        sure = min(sure, 0.6)  # "møbler, klær, kanskje bøker": is bøker in or out? ask the resident
+    hedged = [m for m in named if _hedged_at(words, m.start)]
+    if hedged and len(hedged) < len(named):
+        # "møbler, klær, kanskje bøker også": read back. "A og kanskje C, hvis det er noe for barn",
+        # "kanskje leksehjelp?": in only if something holds, or asked: ask the resident, propose nothing.
+        later = words[min(m.start for m in hedged):]
+        if "?" in text or any(x in ("hvis", "om", "dersom", "viss", "if", "unless") for x in later):
+            return _unclear(f"usikkert valg: «{_short(text)}»")
+        sure = min(sure, 0.6)
     return Value(chosen, sure * _hedge(text), evidence=f"«{_short(text)}»: {', '.join(chosen)}")
 
 
@@ -208,8 +214,11 @@ def _unexplained(text: str, found: list[Mention], question: Question) -> bool:
                and x not in lx.JOINERS and not lx.has_phrase([x], lx.HEDGES) for i, x in enumerate(w.words))
 
 
+_PREFERENCE = frozenset(("helst", "heller", "rather", "preferably"))  # "vil helst ringe": a choice, not a doubt
+
+
 def _hedged_at(words: list[str], start: int) -> bool:
-    before = words[max(0, start - 3) : start]
+    before = [x for x in words[max(0, start - 3) : start] if x not in _PREFERENCE]
     return bool(lx.find_phrases(before, lx.HEDGES))
 
 

@@ -145,3 +145,12 @@ max = 5
     said = {"Svaret var greit, fornøyd vil jeg si.": 4, "Misfornøyd.": 2, "Svært misfornøyd!": 1, "Eg er nøgd.": 4}
     for text, value in said.items():
         assert read_value(text, question, anchored=False).answer == value, text
+
+
+def test_a_maybe_beside_sure_options_is_read_back_unless_it_depends_on_something(culture: Survey) -> None:
+    also = parse_answers("1 Ja\n2 Kino, kafé, kanskje teater også\n4 5", culture)
+    assert set(also.answers.get("tilbud") or ()) == {"Kino", "Kafé", "Teater"} and "tilbud" in also.confirm
+    depends = parse_answers("1 Ja\n2 Kino og kanskje teater, hvis det er noe for barn\n4 5", culture)
+    assert "tilbud" not in depends.answers and "tilbud" in depends.unsure
+    preferred = read_value("Jeg vil helst ha kino og kafé", culture.question("tilbud"), anchored=True)
+    assert set(preferred.answer or ()) == {"Kino", "Kafé"}
