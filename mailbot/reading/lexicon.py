@@ -132,6 +132,17 @@ CHATTER = _phrases(
     "warm regards", "kind regards", "best wishes", "med vennlig hilsen", "vennlig hilsen", "venleg helsing",
     "beste hilsen", "hilsen fra", "cheers", "best", "all the best", "sincerely", "yours",
 )
+# A remark about the survey itself ("Dei andre spørsmåla hoppar eg over", "No ideas for the last one,
+# sorry"): words for the questions, and words for skipping them or saying sorry for it.
+SURVEY_WORDS = _phrases(
+    "spørsmål", "spørsmålet", "spørsmåla", "spørsmålene", "question", "questions", "the last one", "the rest",
+    "den siste", "det siste", "resten", "undersøkelsen", "undersøkinga", "survey", "skjemaet", "the form",
+)
+SKIPPING = _phrases(
+    "hopper over", "hoppar over", "hopper jeg over", "hoppar eg over", "skip", "skipping", "sorry", "beklager",
+    "orsak", "no ideas", "ingen ideer", "ingen idear", "vet for lite", "veit for lite", "know too little",
+    "kan ikke svare", "kan ikkje svare", "can't answer", "cant answer", "svarer ikke på", "svarar ikkje på",
+)
 # Declining the whole survey, not answering its first question "no".
 DECLINE = _phrases("nei takk", "nei tusen takk", "no thanks", "no thank you", "nei takk ellers", "nei ellers takk")
 # "Se svarene under": the answers are elsewhere (typed into the original, under the questions).

@@ -422,6 +422,8 @@ def is_chatter(text: str) -> bool:
         lx.ANSWER_WORDS.intersection(words) and lx.WHERE_WORDS.intersection(words))
     if pointer and len(words) <= 14:
         return True  # "Svarene står under hvert spørsmål (i rødt)."
+    if lx.find_phrases(words, lx.SURVEY_WORDS) and lx.find_phrases(words, lx.SKIPPING) and len(words) <= 25:
+        return True  # "Dei andre spørsmåla hoppar eg over, eg flytta hit i fjor": about the survey, no answer
     spans = lx.find_phrases(words, lx.CHATTER)
     if spans and spans[0][0] == 0:
         covered = sum(e - s for s, e in spans)

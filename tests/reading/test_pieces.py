@@ -66,3 +66,9 @@ def test_a_nynorsk_grade_word_after_its_article() -> None:
     assert isinstance(library, Survey)
     value = read_value("Eg vil tilrå det, så det blir ein tiar frå meg.", library.question("recommend"), anchored=False)
     assert value.answer == 10  # not 1 for "ein"
+
+
+def test_a_remark_about_skipping_questions_is_no_free_text(culture: Survey) -> None:
+    parsed = parse_answers("Ja\nKino\n\nDei andre spørsmåla hoppar eg over, eg flytta hit i fjor.", culture)
+    assert parsed.answers.get("besok") == "Ja"
+    assert "forslag" not in parsed.answers
