@@ -3,7 +3,7 @@
 The same three layers as surveys in `mailbot.campaigns.survey_file` (reading, shape with
 pydantic, meaning), and the same `Problem`s with file and line. Lesson times
 are worked out here, once, from the weekly rule, extra dates and skipped dates
-(`mailbot.courses.lesson_times`), so the campaign holds every lesson.
+(`mailbot.campaigns.course.lessons.lesson_times`), so the campaign holds every lesson.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from mailbot import courses
 from mailbot.campaigns import (
     Cohort,
     Course,
@@ -28,6 +27,7 @@ from mailbot.campaigns import (
     UpdateAudience,
 )
 from mailbot.campaigns.audience_file import AudienceFile, audience_of, audience_value
+from mailbot.campaigns.course import lessons
 from mailbot.panel.files import (
     ID_PATTERN,
     Duration,
@@ -144,7 +144,7 @@ def check_course(f: CourseFile, tz: ZoneInfo) -> list[Finding]:
                         "first = 2020-09-15, last = 2020-12-15"))
             continue
         for j, day in enumerate(c.weekdays):
-            if courses.weekday_code(day) is None:
+            if lessons.weekday_code(day) is None:
                 out.append(((*at, "weekdays", j), f"cohort {c.id}: {day!r} is not a weekday",
                             'write e.g. "tirsdag" or "tuesday"'))
         if c.first and c.last and c.last < c.first:
@@ -157,8 +157,8 @@ def check_course(f: CourseFile, tz: ZoneInfo) -> list[Finding]:
                     if gap:
                         out.append(((*at, "time"), f"cohort {c.id}: {c.time:%H:%M} does not exist on {d}",
                                     f"write another time (clocks jump forward that night), e.g. {gap}"))
-        if c.first and c.last and all(courses.weekday_code(d) for d in c.weekdays):
-            days = courses.rule_dates(c.weekdays, c.first, c.last)
+        if c.first and c.last and all(lessons.weekday_code(d) for d in c.weekdays):
+            days = lessons.rule_dates(c.weekdays, c.first, c.last)
             for j, d in enumerate(c.skip):
                 if d not in days:
                     out.append(((*at, "skip", j), f"cohort {c.id}: {d} is not a lesson day of the weekly rule",
@@ -188,13 +188,13 @@ def check_course(f: CourseFile, tz: ZoneInfo) -> list[Finding]:
 
 def _rule_broken(c: CohortFile) -> bool:
     rule = [c.weekdays, c.time, c.first, c.last]
-    return (any(rule) and not all(rule)) or any(courses.weekday_code(d) is None for d in c.weekdays)
+    return (any(rule) and not all(rule)) or any(lessons.weekday_code(d) is None for d in c.weekdays)
 
 
 def _lesson_starts(c: CohortFile, tz: ZoneInfo) -> list[datetime]:
     extra = [as_local(e, tz) for e in c.extra]
     if c.weekdays and c.time and c.first and c.last:
-        return courses.lesson_times(c.weekdays, c.time, c.first, c.last, tz, extra, c.skip)
+        return lessons.lesson_times(c.weekdays, c.time, c.first, c.last, tz, extra, c.skip)
     return sorted(e for e in extra if e.date() not in set(c.skip))
 
 
@@ -202,7 +202,7 @@ def course(f: CourseFile, file: Path, tz: ZoneInfo) -> Course:
     length = timedelta(minutes=f.lesson_minutes)
     cohorts = tuple(
         Cohort(id=c.id, title=c.title, capacity=c.capacity if "capacity" in c.model_fields_set else f.capacity,
-               lessons=courses.make_lessons(_lesson_starts(c, tz), length, f.lesson_titles))
+               lessons=lessons.make_lessons(_lesson_starts(c, tz), length, f.lesson_titles))
         for c in f.cohorts
     )
     return Course(

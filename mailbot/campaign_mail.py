@@ -16,8 +16,8 @@ from typing import Any
 
 from mailbot import calendar, compose
 from mailbot.campaigns import Cohort, Course, Lesson, Meeting, Recruitment, Update
+from mailbot.campaigns.forms import answer_options, words
 from mailbot.compose import formats
-from mailbot.forms import answer_options, words
 from mailbot.panel.settings import PanelSection
 from mailbot.people import Recipient
 

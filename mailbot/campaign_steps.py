@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from mailbot import forms as form_rules
 from mailbot import recruitment as seats
 from mailbot.campaigns import Campaign, CampaignForm, Course, Recruitment, Update
-from mailbot.courses import answer_form_id, feedback_form_id, lesson_recipients, lesson_steps
+from mailbot.campaigns.course.lessons import answer_form_id, feedback_form_id, lesson_steps
 from mailbot.panel.profiles import age_band_of
 from mailbot.panel.settings import Settings
 from mailbot.plan import DRAW, INVITATION, UPDATE, DueStep, cancel_step, meeting_reminder_step
@@ -65,7 +65,7 @@ def _course_step(settings: Settings, s: Session, c: Course, step: str, now: date
         takers = [b for b in seat_store.members_sent(s, form, f"lesson-{ls.cohort.id}-{ls.lesson.number}")]
         return _queue(s, feedback_form_id(c.id, ls.cohort.id, ls.lesson.number), "feedback", takers, now,
                       {"kind": "course-feedback", **where}, c)
-    ids = lesson_recipients(s, c, ls.cohort, ls.lesson)
+    ids = seat_store.lesson_recipients(s, c, ls.cohort, ls.lesson)
     kind = "course-lesson" if ls.what == "lesson" else "course-reminder"
     queued = _queue(s, form, step, [ids] if ids else [], now, {"kind": kind, **where}, c)
     if ls.what == "lesson":

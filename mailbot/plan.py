@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from mailbot.campaigns import Campaign, CampaignForm, Course, Recruitment, ResultsPolicy, Selection, Survey, Update
-from mailbot.courses import lesson_steps
+from mailbot.campaigns.course.lessons import lesson_steps
 
 INVITATION = "invitation"
 CLOSE = "close"

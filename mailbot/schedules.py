@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from mailbot import campaign_files
 from mailbot.campaigns import Campaign, QuestionType, Survey, Update
+from mailbot.campaigns.forms import forms_of
 from mailbot.campaigns.survey_file import SurveyFile, check_survey, survey
-from mailbot.forms import forms_of
 from mailbot.panel.files import EXAMPLES, read_toml, shape_problems
 from mailbot.panel.problems import ConfigError, Problem
 from mailbot.panel.settings import Settings

@@ -41,11 +41,11 @@ from urllib.parse import unquote, urlsplit
 import httpx
 from sqlalchemy import func, select
 
-from mailbot import forms as form_rules
 from mailbot.bot import Bot
 from mailbot.campaigns import Campaign, CampaignForm, Course, Recruitment
+from mailbot.campaigns import forms as campaign_forms
+from mailbot.campaigns.course.lessons import answer_form_id, feedback_form_id
 from mailbot.compose import formats
-from mailbot.courses import answer_form_id, feedback_form_id
 from mailbot.demo import REPO, _config_text
 from mailbot.demo.residents import Resident, reply_message, residents, write_roster
 from mailbot.panel.settings import load_settings
@@ -333,7 +333,7 @@ class World:
 
     def offers(self, campaign_id: str) -> tuple[int, int, int]:
         """Freed seats offered from the waitlist: made, taken (a seat followed), expired."""
-        forms = [answer_form_id(campaign_id), form_rules.offer_form_id(campaign_id)]
+        forms = [answer_form_id(campaign_id), campaign_forms.offer_form_id(campaign_id)]
         with self.bot.store.transaction() as s:
             rows = s.execute(select(Outbox.id, Outbox.member_id, Outbox.step).where(
                 Outbox.campaign_id.in_(forms), Outbox.status == "sent",
@@ -418,7 +418,7 @@ def _course_reacts(mind: _CourseMind) -> Callable[[World, Delivered], None]:
                 hours = 1 + (rng.random() ** 2) * window * 0.9
                 if rng.random() < 0.25:
                     mind.yes_by["click"] += 1
-                    w.later(d, hours, clicks=(("svar", form_rules.words(course.language)["yes"]),))
+                    w.later(d, hours, clicks=(("svar", campaign_forms.words(course.language)["yes"]),))
                 else:
                     mind.yes_by["reply"] += 1
                     w.later(d, hours, reply=_say_yes(r, rng))
@@ -440,7 +440,7 @@ def _course_reacts(mind: _CourseMind) -> Callable[[World, Delivered], None]:
         elif d.kind == "course-answer" and d.outcome == "offered":
             if rng.random() < 0.7:
                 if rng.random() < 0.4:
-                    w.later(d, 1 + rng.random() * 30, clicks=(("svar", form_rules.words(course.language)["yes"]),))
+                    w.later(d, 1 + rng.random() * 30, clicks=(("svar", campaign_forms.words(course.language)["yes"]),))
                 else:
                     w.later(d, 1 + rng.random() * 30, reply=rng.choice(["JA", "ja", "Ja, jeg tar plassen!"]))
             else:
@@ -492,7 +492,7 @@ def run_course(members: int, seed: int, directory: Path, say: Callable[[str], No
     lang, zone = course.language, w.settings.panel.timezone
     with w.bot.store.transaction() as s:
         ever_seated = s.scalar(select(func.count(func.distinct(Outbox.member_id))).where(
-            Outbox.campaign_id.in_([answer_form_id(course.id), form_rules.offer_form_id(course.id)]),
+            Outbox.campaign_id.in_([answer_form_id(course.id), campaign_forms.offer_form_id(course.id)]),
             Outbox.step.like("receipt-seated%"))) or 0
         waitlisted = s.scalar(select(func.count(func.distinct(Outbox.member_id))).where(
             Outbox.campaign_id == answer_form_id(course.id), Outbox.step.like("receipt-waitlisted%"))) or 0

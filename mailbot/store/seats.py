@@ -20,6 +20,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, fun
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from mailbot.campaigns import Cohort, Course, Lesson
 from mailbot.states import OutboxState
 from mailbot.store.models import Base, BigId, Outbox
 
@@ -250,3 +251,14 @@ def members_sent(session: Session, campaign_id: str, step: str, batch: int = 100
             return
         yield ids
         last = ids[-1]
+
+
+def lesson_recipients(session: Session, course: Course, cohort: Cohort, lesson: Lesson) -> list[int]:
+    """Seated members of the cohort, not pausing, not skipping this lesson; in member order."""
+    rows = session.execute(
+        select(Enrolment.member_id, Enrolment.skip_lesson)
+        .where(Enrolment.campaign_id == course.id, Enrolment.group_id == cohort.id,
+               Enrolment.status == SeatState.SEATED.value)
+        .order_by(Enrolment.member_id)
+    )
+    return [m for m, skip in rows if m is not None and skip != lesson.number]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 from mailbot.campaigns import Cohort, Course, LateJoiners, Meeting, Recruitment, Selection
-from mailbot.courses import lesson_times, make_lessons
+from mailbot.campaigns.course.lessons import lesson_times, make_lessons
 from tests.conftest import OSLO, oslo
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from mailbot import forms
 from mailbot.campaign_steps import keep_seats
-from mailbot.courses import answer_form_id
+from mailbot.campaigns import forms as campaign_forms
+from mailbot.campaigns.course.lessons import answer_form_id
 from mailbot.reading import parse_answers
 from mailbot.steps import carry_out_due
 from mailbot.store import responses as response_store
@@ -20,7 +21,7 @@ from tests.factories import create_members
 
 
 def _form(campaign, purpose="svar"):
-    return next(f for f in forms.forms_of(campaign) if f.id == f"{campaign.id}.{purpose}")
+    return next(f for f in campaign_forms.forms_of(campaign) if f.id == f"{campaign.id}.{purpose}")
 
 
 def test_the_one_parser_reads_session_numbers_yes_no_and_course_words():
@@ -87,8 +88,8 @@ def test_leaving_the_course_offers_the_seat_to_the_waitlist_and_the_offer_expire
     for i, m in enumerate((a, b, c)):
         _answer(store, course, m, "ja", t + timedelta(minutes=i))
     assert _answer(store, course, a, "slutt", t + timedelta(hours=1)) == [(a, "declined"), (b, "offered")]
-    assert [m for m, step in _rows(store, forms.offer_form_id(course.id), "seat-offered")] == [b]
-    keep_seats(store, [course, *forms.forms_of(course)], t + timedelta(hours=50))  # 48 hours passed
+    assert [m for m, step in _rows(store, campaign_forms.offer_form_id(course.id), "seat-offered")] == [b]
+    keep_seats(store, [course, *campaign_forms.forms_of(course)], t + timedelta(hours=50))  # 48 hours passed
     with store.transaction() as s:
         states = {r.member_id: r.status for r in seat_store.all_enrolments(s, course.id)}
     assert states == {a: "declined", b: "expired", c: "offered"}
@@ -111,8 +112,8 @@ def test_a_click_recorded_by_the_web_is_acted_on_at_the_next_tick(store):
     with store.transaction() as s:
         a = create_members(s, 1)[0].id
         response_store.record(s, form, a, {"svar": "2"}, source="click", after_step=None, now=oslo(2020, 6, 3))
-    keep_seats(store, [r, *forms.forms_of(r)], oslo(2020, 6, 3, 0, 5))
-    keep_seats(store, [r, *forms.forms_of(r)], oslo(2020, 6, 3, 0, 10))  # once only
+    keep_seats(store, [r, *campaign_forms.forms_of(r)], oslo(2020, 6, 3, 0, 5))
+    keep_seats(store, [r, *campaign_forms.forms_of(r)], oslo(2020, 6, 3, 0, 10))  # once only
     with store.transaction() as s:
         assert seat_store.enrolment(s, r.id, a).group_id == "workshop-2"
     assert len(_rows(store, answer_form_id(r.id), "receipt-seated")) == 1

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from mailbot import forms
 from mailbot.bot import Bot
 from mailbot.campaigns import Recruitment, Selection
+from mailbot.campaigns import forms as campaign_forms
 from mailbot.panel.settings import load_settings
 from mailbot.store import seats as seat_store
 from mailbot.tokens import Keys
@@ -42,14 +42,14 @@ class Panel:
 
     def restart_with(self, campaign: Recruitment) -> None:
         """Staff edited the file: a new bot over the same database, as after `mailbot run` restarts."""
-        self.bot = Bot(self.bot.settings, campaigns=[campaign, *forms.forms_of(campaign)], store=self.bot.store,
-                       keys=self.bot.keys)
+        campaigns = [campaign, *campaign_forms.forms_of(campaign)]
+        self.bot = Bot(self.bot.settings, campaigns=campaigns, store=self.bot.store, keys=self.bot.keys)
 
 
 def _start(tmp_path: Path, store, campaign: Recruitment, n: int):  # type: ignore[no-untyped-def]
     port = free_port()
     settings = load_settings(write_panel(tmp_path / "panel", port), load_env=False)
-    bot = Bot(settings, campaigns=[campaign, *forms.forms_of(campaign)], store=store, keys=Keys(("test-key",)))
+    bot = Bot(settings, campaigns=[campaign, *campaign_forms.forms_of(campaign)], store=store, keys=Keys(("test-key",)))
     with store.transaction() as s:
         emails = [m.email for m in create_members(s, n)]
     return bot, port, emails

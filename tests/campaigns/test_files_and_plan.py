@@ -136,7 +136,7 @@ def test_the_day_before_reminder_of_each_workshop():
 
 
 def test_forms_are_not_planned_as_surveys():
-    from mailbot.forms import forms_of
+    from mailbot.campaigns.forms import forms_of
 
     assert _steps(forms_of(make_course()), {}, oslo(2020, 9, 16)) == []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from mailbot.courses import lesson_times
+from mailbot.campaigns.course.lessons import lesson_times
 from tests.campaigns.conftest import make_course
 from tests.conftest import OSLO
 

@@ -1,10 +1,11 @@
-"""Courses: when the lessons are, who gets each lesson email, and what a course answer does.
+"""Courses: when the lessons are, which steps they make, and the ids of a course's answer forms.
 
 The lesson times are pure: a weekly rule (APScheduler 3's `CronTrigger`, in
 the panel's zone, so a lesson at 18:00 stays at 18:00 across the October and
 March clock changes) plus explicit extra dates, minus skipped dates (holiday
 weeks). Enrolment uses the seats of `mailbot.recruitment` (one seat group per
-cohort), so a full cohort waitlists exactly as a full workshop does.
+cohort), so a full cohort waitlists exactly as a full workshop does; who is seated, and so
+gets a lesson email, is asked of the store (`mailbot.store.seats.lesson_recipients`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from mailbot.campaigns import Cohort, Course, LateJoiners, Lesson
-from mailbot.store import seats as seat_store
-from mailbot.store.seats import Enrolment, SeatState
 
 # What staff may write for a weekday, in Norwegian (both forms) and English.
 WEEKDAYS: dict[str, str] = {}
@@ -135,28 +132,6 @@ def lesson_steps(course: Course) -> Iterator[LessonStep]:
             feedback_at = lesson.ends + course.feedback_after
             yield LessonStep(feedback_step(cohort.id, lesson.number), "feedback", cohort, lesson, feedback_at,
                              feedback_at + timedelta(days=7))
-
-
-# ---------------------------------------------------------------- who gets a lesson
-
-
-def lesson_recipients(session: Session, course: Course, cohort: Cohort, lesson: Lesson) -> list[int]:
-    """Seated members of the cohort, not pausing, not skipping this lesson; in member order."""
-    rows = session.execute(
-        select(Enrolment.member_id, Enrolment.skip_lesson)
-        .where(Enrolment.campaign_id == course.id, Enrolment.group_id == cohort.id,
-               Enrolment.status == SeatState.SEATED.value)
-        .order_by(Enrolment.member_id)
-    )
-    return [m for m, skip in rows if m is not None and skip != lesson.number]
-
-
-def lesson_takers(session: Session, course: Course, cohort: Cohort, lesson: Lesson) -> list[int]:
-    """Members who were sent this lesson's email: they are asked "Var du med?"."""
-    out: list[int] = []
-    for batch in seat_store.members_sent(session, answer_form_id(course.id), lesson_step(cohort.id, lesson.number)):
-        out += batch
-    return out
 
 
 def next_lesson(cohort: Cohort, now: datetime) -> Lesson | None:
