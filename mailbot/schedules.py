@@ -16,20 +16,24 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from mailbot import campaign_files
 from mailbot.campaigns import Campaign, QuestionType, Survey, Update
+from mailbot.campaigns.course import file as course_file
 from mailbot.campaigns.forms import forms_of
-from mailbot.campaigns.survey_file import SurveyFile, check_survey, survey
+from mailbot.campaigns.recruitment import file as recruitment_file
+from mailbot.campaigns.survey import file as survey_file
+from mailbot.campaigns.update import file as update_file
 from mailbot.panel.files import EXAMPLES, read_toml, shape_problems
 from mailbot.panel.problems import ConfigError, Problem
 from mailbot.panel.settings import Settings
 from mailbot.panel.toml_lines import Path as KeyPath
 from mailbot.panel.toml_lines import key_lines, line_of
 
-# kind -> (file model, check of meaning, builder): one line per campaign kind.
+# kind -> (file model, check of meaning, builder), from the kind's own file module: one line per kind.
 KINDS: dict[str, Any] = {
-    "survey": (SurveyFile, check_survey, survey),
-    **campaign_files.FILES,
+    "survey": survey_file.FILE,
+    "course": course_file.FILE,
+    "recruitment": recruitment_file.FILE,
+    "update": update_file.FILE,
 }
 
 

@@ -218,3 +218,6 @@ def survey(f: SurveyFile, file: Path, tz: ZoneInfo) -> Survey:
         intro=f.intro,
         source=file,
     )
+
+
+FILE = (SurveyFile, check_survey, survey)
