@@ -22,7 +22,7 @@ from mailbot.daemon import Daemon, DaemonError, DaemonOptions, Listen
 from mailbot.panel.settings import load_settings
 from mailbot.store import Store
 from mailbot.transport.local import free_port, mailbox_dir
-from tests.staffx.conftest import MAILBOT, ROOT, write_members, write_open_survey
+from tests.cli.conftest import MAILBOT, ROOT, write_members, write_open_survey
 
 MEMBERS = 40
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from mailbot.cli import app
 from mailbot.tokens import Keys, token_from_address
-from tests.staffx.conftest import ROOT, TOKEN_KEY, write_members
+from tests.cli.conftest import ROOT, TOKEN_KEY, write_members
 
 MARKERS = {
     "nb": "Skriv svaret ditt over denne linjen",

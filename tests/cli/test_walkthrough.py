@@ -11,7 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from mailbot.cli import app
-from tests.staffx.conftest import ROOT
+from tests.cli.conftest import ROOT
 
 FENCE = re.compile(r"^```toml\n(.*?)^```", re.MULTILINE | re.DOTALL)
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from mailbot.cli import app
 from mailbot.panel.settings import load_settings
 from mailbot.schedules import load_campaign_file, load_campaigns
-from tests.staffx.conftest import ROOT
+from tests.cli.conftest import ROOT
 
 DOCS = [ROOT / "docs" / "staff-guide.md", ROOT / "docs" / "operations.md", ROOT / "docs" / "privacy.md",
         ROOT / "README.md"]

@@ -20,7 +20,7 @@ import mailbot
 from mailbot.transport.local import free_port
 
 ROOT = Path(mailbot.__file__).resolve().parents[1]  # the checkout under test
-TOKEN_KEY = "staffx-test-key-not-secret"
+TOKEN_KEY = "cli-test-key-not-secret"
 
 # The command line as a new user runs it, in a subprocess (the daemon tests).
 MAILBOT = [sys.executable, "-c", "import sys; from mailbot.cli import main; sys.argv[0] = 'mailbot'; main()"]

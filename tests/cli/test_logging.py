@@ -20,7 +20,7 @@ from mailbot.bot import Bot
 from mailbot.cli import app
 from mailbot.panel.settings import load_settings
 from mailbot.transport.local import mailbox_dir
-from tests.staffx.conftest import write_members, write_open_survey
+from tests.cli.conftest import write_members, write_open_survey
 
 
 @pytest.fixture
