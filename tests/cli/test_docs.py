@@ -16,7 +16,7 @@ from mailbot.schedules import load_campaign_file, load_campaigns
 from tests.cli.conftest import ROOT
 
 DOCS = [ROOT / "docs" / "staff-guide.md", ROOT / "docs" / "operations.md", ROOT / "docs" / "privacy.md",
-        ROOT / "README.md"]
+        ROOT / "docs" / "architecture.md", ROOT / "README.md"]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 INLINE = re.compile(r"`([^`\n]+)`")
 COMMAND = re.compile(r"(?<![\w./-])mailbot ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
