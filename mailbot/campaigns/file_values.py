@@ -1,4 +1,4 @@
-"""Values the course, recruitment and update files share: dates, times of day, seat counts, an
+"""Values the campaign files share: dates, times of day, seat counts, an
 [audience] field, web addresses, and the check that a local time is not skipped by a DST change."""
 
 from __future__ import annotations

@@ -13,14 +13,7 @@ from pydantic import Field
 from mailbot.campaigns.audience_file import audience_of
 from mailbot.campaigns.file_values import URL, AudienceField, dst_gaps
 from mailbot.campaigns.recruitment.model import Meeting, Recruitment, Selection
-from mailbot.panel.files import (
-    ID_PATTERN,
-    Duration,
-    Finding,
-    LocalDateTime,
-    StrictModel,
-    as_local,
-)
+from mailbot.panel.files import ID_PATTERN, Duration, Finding, LocalDateTime, StrictModel, as_local
 
 
 class MeetingFile(StrictModel):

@@ -12,16 +12,8 @@ from pydantic import BeforeValidator, Field
 
 from mailbot.campaigns import Question, QuestionType, ResultsPolicy, Survey
 from mailbot.campaigns.audience_file import AudienceFile, audience_of, audience_value
-from mailbot.panel.files import (
-    ID_PATTERN,
-    Duration,
-    Finding,
-    LocalDateTime,
-    StrictModel,
-    as_local,
-    iso_duration,
-    skipped_by_dst,
-)
+from mailbot.campaigns.file_values import dst_gaps
+from mailbot.panel.files import ID_PATTERN, Duration, Finding, LocalDateTime, StrictModel, as_local, iso_duration
 from mailbot.panel.toml_lines import Path as KeyPath
 
 
@@ -137,18 +129,7 @@ def _check_question(q: QuestionFile, i: int) -> list[Finding]:
 
 
 def check_survey(f: SurveyFile, tz: ZoneInfo) -> list[Finding]:
-    out: list[Finding] = []
-    for key, value in (("opens", f.opens), ("closes", f.closes)):
-        gap = skipped_by_dst(value, tz)
-        if gap:
-            out.append(
-                (
-                    (key,),
-                    f"{key}: {value:%Y-%m-%d %H:%M} does not exist in {tz.key} "
-                    "(clocks jump forward that night)",
-                    f"write {gap}",
-                )
-            )
+    out: list[Finding] = dst_gaps((("opens",), f.opens), (("closes",), f.closes), tz=tz)
     opens, closes = as_local(f.opens, tz), as_local(f.closes, tz)
     if closes <= opens:
         out.append(

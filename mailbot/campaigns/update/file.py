@@ -12,13 +12,7 @@ from pydantic import Field
 from mailbot.campaigns.audience_file import audience_of
 from mailbot.campaigns.file_values import AudienceField, dst_gaps
 from mailbot.campaigns.update.model import Update, UpdateAudience
-from mailbot.panel.files import (
-    ID_PATTERN,
-    Finding,
-    LocalDateTime,
-    StrictModel,
-    as_local,
-)
+from mailbot.panel.files import ID_PATTERN, Finding, LocalDateTime, StrictModel, as_local
 
 
 class UpdateFile(StrictModel):
