@@ -221,13 +221,15 @@ def send_due(store: Store, composer: Composer, transport: Transport, now: dateti
         report.quiet |= quiet
         with store.transaction() as s:
             n = size
+            limited = False
             if windows:
                 outbox_store.hold_rate(s)
                 free = allowance(opts.limits, outbox_store.used_in_windows(s, t, windows))
                 if free is not None and free < n:
-                    n = free
-                    report.rate_limited = True
+                    n, limited = free, True
             claimed = outbox_store.claim(s, t, n, transactional_only=quiet)
+            if limited and len(claimed) == n:
+                report.rate_limited = True  # the limit held mail back (not merely: fewer were due than it allows)
         if not claimed:
             break
         report.claimed += len(claimed)

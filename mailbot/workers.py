@@ -195,7 +195,8 @@ class Worker:
                 report.sent.add(sent)
                 busy = sent.claimed and not sent.relay_down and not sent.rate_limited
                 if not busy:
-                    if self.exit_when_idle and not sent.relay_down:
+                    # A relay that is down, or a full rate window, is a pause, not the end of the work.
+                    if self.exit_when_idle and not sent.relay_down and not sent.rate_limited:
                         break
                     self.stop.wait(self.idle)
         finally:

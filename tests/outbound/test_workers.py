@@ -206,3 +206,30 @@ def test_run_with_workers_sends_from_several_processes_and_stops_them_all_on_sig
         delivered = sum(relay.handler.received.values())
     assert set(after) <= {"sent", "queued"}, after  # nothing left "sending": claimed rows were handed back
     assert after.get("sent", 0) == delivered and relay.handler.duplicates() == 0
+
+
+def test_a_worker_told_to_exit_when_idle_waits_out_a_full_rate_window_and_sends_the_rest(tmp_path, store):
+    import threading
+
+    from mailbot.workers import Worker, _transports_for
+    from tests.outbound.conftest import NOW, make_bot
+
+    class Pause(threading.Event):
+        """The worker's idle wait: the test's clock moves on a minute instead of sleeping one."""
+
+        waits = 0
+
+        def wait(self, timeout: float | None = None) -> bool:
+            Pause.waits += 1
+            return self.is_set()
+
+    with Relay() as relay:
+        bot = make_bot(tmp_path, store, relay.port, "\n[sending]\nper_minute = 50\n")
+        queue_invitations(store, 120)
+        worker = Worker(bot, _transports_for(bot, 1), send_only=True, exit_when_idle=True, idle=0.01,
+                        clock=lambda: NOW + timedelta(minutes=Pause.waits))
+        worker.stop = Pause()
+        worker.run()
+        assert counts(store) == {OutboxState.SENT: 120}
+        assert sum(relay.handler.received.values()) == 120 and relay.handler.duplicates() == 0
+        assert Pause.waits >= 2  # it waited for two new windows rather than stopping at the first full one
