@@ -144,7 +144,8 @@ def _cuts(free: list[Unit]) -> list[list[tuple[str, str, Unit]]]:
 
 
 ONE_EACH = 1.0  # what a cut with one piece per question, in order, gains over the others
-TOGETHER = 0.05  # what a second piece of the same answer adds to a cut's score
+TOGETHER = 0.05
+JOINED = 0.5  # what a further sentence naming more options of the same question adds, of its own score  # what a second piece of the same answer adds to a cut's score
 REUSE = 0.95  # one sentence answering two questions ("Ja, jeg går dit for å lese aviser") counts a little less
 
 
@@ -174,8 +175,9 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...],
                 # One answer cut in two ("Mobil, PC" at its comma; a free text in two sentences) counts once:
                 # a cut into more pieces must not read better for that alone. Two sentences naming options
                 # of one question ("Jeg er glad i naturen. Jeg liker også biblioteket.") each say something.
+                # (at half its worth: a sentence that fits the next question as well goes there)
                 once = pieces[i + 1][1] == "comma" or questions[j].type is QuestionType.TEXT
-                ways.append(((TOGETHER if once else fits[i + 1][j][1]) + cont[i + 1][j], 4))
+                ways.append(((TOGETHER if once else fits[i + 1][j][1] * JOINED) + cont[i + 1][j], 4))
             cont[i][j], how[i][j] = max(ways, key=lambda o: (round(o[0], 6), -o[1]))
             options = [(best[i + 1][j], 0), (best[i][j + 1], 1)]
             if score > 0:

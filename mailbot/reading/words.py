@@ -130,7 +130,21 @@ def same_word(typed: str, target: str) -> float:
         f.endswith(t) for f in typed_forms for t in target_forms if len(t) >= 4
     ):
         return 0.8
+    # The first part of the option's compound, alone or in another compound: "kultur" and "kulturhuset"
+    # for "Kulturtilbud". A weaker sign (read back): "kulturhuset" is a place, the option an offer.
+    head = _common_head(typed, target)
+    if head >= 6 and len(target) >= head + 3 and (len(typed) == head or len(typed) >= head + 3):
+        return 0.75
     return 0.0
+
+
+def _common_head(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _synonym_groups() -> dict[str, frozenset[int]]:

@@ -154,3 +154,17 @@ def test_a_maybe_beside_sure_options_is_read_back_unless_it_depends_on_something
     assert "tilbud" not in depends.answers and "tilbud" in depends.unsure
     preferred = read_value("Jeg vil helst ha kino og kafé", culture.question("tilbud"), anchored=True)
     assert set(preferred.answer or ()) == {"Kino", "Kafé"}
+
+
+def test_the_first_part_of_a_compound_option_is_a_weaker_sign_of_it() -> None:
+    assert same_word(fold("kultur"), fold("kulturtilbud")) == 0.75
+    assert same_word(fold("kulturhuset"), fold("kulturtilbud")) == 0.75
+    assert same_word(fold("kulturtilbudet"), fold("kulturtilbud")) == 1.0
+    assert same_word(fold("kul"), fold("kulturtilbud")) == 0.0
+
+
+def test_a_sentence_that_fits_the_next_question_goes_there_not_to_the_list_before(culture: Survey) -> None:
+    text = "Ja, jeg har vært der. Jeg liker kinoen og kafeen. Det trengs mer konserter for barn."
+    parsed = parse_answers(text, culture)
+    assert set(parsed.answers.get("tilbud") or ()) == {"Kino", "Kafé"}
+    assert parsed.answers.get("satsing") == "Flere konserter for barn"
