@@ -144,8 +144,8 @@ def _cuts(free: list[Unit]) -> list[list[tuple[str, str, Unit]]]:
 
 
 ONE_EACH = 1.0  # what a cut with one piece per question, in order, gains over the others
-TOGETHER = 0.05
-JOINED = 0.5  # what a further sentence naming more options of the same question adds, of its own score  # what a second piece of the same answer adds to a cut's score
+TOGETHER = 0.05  # what a second piece of the same answer adds to a cut's score
+JOINED = 0.5  # what a further sentence naming more options of the same question adds, of its own score
 REUSE = 0.95  # one sentence answering two questions ("Ja, jeg går dit for å lese aviser") counts a little less
 
 
