@@ -287,9 +287,11 @@ def _letter_mentions(text: str, w: Words, options: tuple[Option, ...]) -> list[M
         if len(raw) == 1 and raw.upper() in keys:
             after = text[end : end + 2]
             before = w.words[i - 1] if i else ""
-            formatted = after[:1] in (")", ".", ",", ":", "") or after.startswith(" )") or end == len(text)
+            formatted = (after[:1] in (")", ".", ",", ":", "") or after.startswith((" )", " –", " -", " —"))
+                         or end == len(text))
             strong = listy or before in ("alternativ", "alt", "svar", "option", "valg", "bokstav", "velger",
-                                         "choose", "pick", "vel", "velg", "answer", "letter", "punkt")
+                                         "choose", "pick", "vel", "velg", "answer", "letter", "punkt") or (
+                raw.isupper() and before in ("sa", "so") and raw != "I")  # "…, så D vil eg tru", "so D for the first
             if raw == "I" and not (listy or after[:1] == ")"):
                 continue  # the English pronoun
             after_letter = i > 0 and len(text[w.spans[i - 1][0]:w.spans[i - 1][1]]) == 1 and before.upper() in keys

@@ -110,7 +110,23 @@ def _chosen(found: list[Mention]) -> tuple[list[Mention], list[Mention]]:
     return named, rejected
 
 
+_OTHER = frozenset(("annet", "anna", "other", "noe annet", "noko anna", "something else"))
+_SPECIFIED = re.compile(r"^\s*([^\W\d_]+(?:\s+[^\W\d_]+)?)\s*(?:[–—:(]|\s-\s|,)\s*\S")
+
+
+def _other_specified(text: str, question: Question) -> str | None:
+    """"Annet – las sakspapira til kommunestyremøtet": the "other" option and what it was; the words after
+    it say what the other thing is, they do not name an option."""
+    match = _SPECIFIED.match(text)
+    if not match or fold(match.group(1)) not in _OTHER:
+        return None
+    return next((o for o in question.options if fold(o) in _OTHER), None)
+
+
 def read_choice(text: str, question: Question, anchored: bool) -> Value:
+    specified = _other_specified(text, question)
+    if specified is not None:
+        return Value(specified, 0.9 * _hedge(text), evidence=f"«{_short(text)}»: {specified}")
     found = mentions(text, question)
     named, rejected = _chosen(found)
     keys = list(dict.fromkeys(m.option.key for m in named))
@@ -148,7 +164,9 @@ def read_multi(text: str, question: Question, anchored: bool) -> Value:
     words = list(words_of(text).words)
     found = mentions(text, question)
     named, rejected = _chosen(found)
-    everything = [s for s in lx.find_phrases(words, lx.ALL)]
+    # "Alle sammen" is the answer; "alt er bare på norsk" is a sentence about something else
+    everything = [(s, e) for s, e in lx.find_phrases(words, lx.ALL)
+                  if not (e < len(words) and words[e] in _VERB_AFTER_ALL)]
     clauses = words_of(text).clause
     by_key = any(m.via == "key" for m in found)
     if everything and clauses[everything[0][0]] == clauses[0] and not by_key and not any(
@@ -187,6 +205,10 @@ def read_multi(text: str, question: Question, anchored: bool) -> Value:
             return _unclear(f"usikkert valg: «{_short(text)}»")
         sure = min(sure, 0.6)
     return Value(chosen, sure * _hedge(text), evidence=f"«{_short(text)}»: {', '.join(chosen)}")
+
+
+_VERB_AFTER_ALL = frozenset(("er", "var", "blir", "vart", "ble", "is", "was", "are", "har", "has", "kan", "skal",
+                             "må", "ma", "gar", "går", "fungerer", "works"))
 
 
 def _none_then_reason(words: list[str], clauses: tuple[int, ...], named: list[Mention]) -> bool:

@@ -168,3 +168,38 @@ def test_a_sentence_that_fits_the_next_question_goes_there_not_to_the_list_befor
     parsed = parse_answers(text, culture)
     assert set(parsed.answers.get("tilbud") or ()) == {"Kino", "Kafé"}
     assert parsed.answers.get("satsing") == "Flere konserter for barn"
+
+
+def test_other_with_what_it_was_and_letters_in_a_sentence(tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = tmp_path_factory.mktemp("why") / "why.toml"
+    path.write_text('''
+id = "hvorfor-2026"
+kind = "survey"
+title = "Hvorfor"
+audience = "all"
+opens = 2026-02-02T09:00
+closes = 2026-02-16T23:59
+language = "nb"
+
+[[questions]]
+id = "grunn"
+text = "Hvorfor var du på kommunens nettsider sist?"
+type = "choice"
+options = ["Søke om noe", "Lese nyheter", "Finne åpningstider", "Annet"]
+
+[[questions]]
+id = "enhet"
+text = "Hva brukte du?"
+type = "multi"
+options = ["Mobil", "PC", "Nettbrett"]
+''', encoding="utf-8")
+    survey = load_campaign_file(path)
+    assert isinstance(survey, Survey)
+    why = survey.question("grunn")
+    assert read_value("Annet – las sakspapira til kommunestyremøtet", why, anchored=True).answer == "Annet"
+    assert read_value("Eg ville finne ut når biblioteket opnar, så C vil eg tru.", why,
+                      anchored=False).answer == "Finne åpningstider"
+    assert read_value("D – ingenting av dette passet", why, anchored=True).answer == "Annet"
+    # "alt er bare på norsk" is about the pages, not every device
+    devices = survey.question("enhet")
+    assert read_value("alt er bare på norsk, vanskelig for meg", devices, anchored=False).answer is None
