@@ -129,8 +129,17 @@ def read_choice(text: str, question: Question, anchored: bool) -> Value:
         return Value(specified, 0.9 * _hedge(text), evidence=f"«{_short(text)}»: {specified}")
     found = mentions(text, question)
     named, rejected = _chosen(found)
+    if len({m.option.key for m in named}) > 1:
+        # "C, selv om jeg av og til leverer ved butikken også": what is conceded is not the answer
+        kept = [m for m in named if not _conceded(text, m)]
+        named = kept or named
     keys = list(dict.fromkeys(m.option.key for m in named))
     if not keys:
+        none = lx.find_phrases(list(words_of(text).words), lx.NONE)
+        negating = [o for o in options_of(question) if any((x,) in lx.NEGATORS for x in o.phrases[0])]
+        if none and none[0][0] == 0 and len(negating) == 1:
+            # "ingen av dei, det hamnar i restavfallet": none of the places, so the option that says not
+            return Value(negating[0].text, 0.7, evidence=f"«{_short(text)}»: none, so {negating[0].text}")
         if anchored and rejected and len(question.options) == 2:
             other = [o for o in question.options if o != rejected[0].option.text]
             return Value(other[0], 0.6, evidence=f"«{_short(text)}»: not {rejected[0].option.text}")
@@ -209,6 +218,18 @@ def read_multi(text: str, question: Question, anchored: bool) -> Value:
 
 _VERB_AFTER_ALL = frozenset(("er", "var", "blir", "vart", "ble", "is", "was", "are", "har", "has", "kan", "skal",
                              "må", "ma", "gar", "går", "fungerer", "works"))
+
+
+_CONCESSIONS = (("selv", "om"), ("sjolv", "om"), ("although",), ("even", "though"), ("though",), ("even", "if"),
+                ("selv", "om", "jeg"))
+
+
+def _conceded(text: str, m: Mention) -> bool:
+    """The mention stands in a clause that opens with "selv om" / "although"."""
+    w = words_of(text)
+    clause = w.clause[m.start]
+    first = next(i for i, c in enumerate(w.clause) if c == clause)
+    return any(tuple(w.words[first:first + len(c)]) == c for c in _CONCESSIONS)
 
 
 def _none_then_reason(words: list[str], clauses: tuple[int, ...], named: list[Mention]) -> bool:

@@ -203,3 +203,30 @@ options = ["Mobil", "PC", "Nettbrett"]
     # "alt er bare på norsk" is about the pages, not every device
     devices = survey.question("enhet")
     assert read_value("alt er bare på norsk, vanskelig for meg", devices, anchored=False).answer is None
+
+
+def test_a_conceded_option_is_not_the_answer_and_none_is_the_option_that_says_not(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = tmp_path_factory.mktemp("where") / "where.toml"
+    path.write_text('''
+id = "batteri-2026"
+kind = "survey"
+title = "Batterier"
+audience = "all"
+opens = 2026-02-02T09:00
+closes = 2026-02-16T23:59
+language = "nb"
+
+[[questions]]
+id = "hvor"
+text = "Hvor leverer du brukte batterier?"
+type = "choice"
+options = ["I butikken", "På gjenvinningsstasjonen", "Miljøbilen", "Leverer ikke"]
+''', encoding="utf-8")
+    survey = load_campaign_file(path)
+    assert isinstance(survey, Survey)
+    where = survey.question("hvor")
+    conceded = read_value("B, selv om jeg av og til leverer i butikken", where, anchored=True)
+    assert conceded.answer == "På gjenvinningsstasjonen"
+    none = read_value("ingen av dei, dei hamnar i skuffa", where, anchored=True)
+    assert none.answer == "Leverer ikke" and none.confidence < 0.9  # read back, not recorded at once
