@@ -13,6 +13,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from mailbot.campaigns import Question, QuestionType, Survey
+from mailbot.compose import context
+from mailbot.compose.context import Links
 from mailbot.panel.settings import PanelSection
 from mailbot.people import Recipient
 from mailbot.results import OptionCount, QuestionResult, Results
@@ -60,8 +62,6 @@ RECIPIENT = Recipient(member_id=1, email="kari.nordmann@example.no", name="Kari 
 
 
 def links() -> Any:
-    from mailbot.compose import Links
-
     base = "https://panel.example.no/svar/tok"
     answers = {(q.id, v): f"{base}/{q.id}/{quote(v, safe='')}" for q in SURVEY.questions
                for v in (q.options if q.type == QuestionType.CHOICE else
@@ -73,34 +73,30 @@ def links() -> Any:
 
 def notice_context(lang: str) -> dict[str, Any]:
     """What every notice gets, whoever sends it."""
-    from mailbot import compose as c
-
-    return c._common(lang, PANEL, c._slots(RECIPIENT, None, None))
+    return context.common_part(lang, PANEL, context.slots_of(RECIPIENT, None, None))
 
 
 def sample_contexts() -> Mapping[str, Callable[[str], Mapping[str, Any]]]:
     """Email name -> (language -> the context a real email of that kind is rendered with)."""
-    from mailbot import compose as c
-
     def common(lang: str) -> dict[str, Any]:
-        return c._common(lang, PANEL, c._slots(RECIPIENT, links(), SURVEY))
+        return context.common_part(lang, PANEL, context.slots_of(RECIPIENT, links(), SURVEY))
 
     def survey(lang: str) -> dict[str, Any]:
-        values = c._slots(RECIPIENT, links(), SURVEY)
-        return {**common(lang), **c._survey_part(SURVEY, lang, PANEL, values),
+        values = context.slots_of(RECIPIENT, links(), SURVEY)
+        return {**common(lang), **context.survey_part(SURVEY, lang, PANEL, values),
                 "step": "reminder-1", "reminder": 1}
 
     def receipt(lang: str) -> dict[str, Any]:
-        values = c._slots(RECIPIENT, links(), None)
-        return {**common(lang), **c._survey_part(SURVEY, lang, PANEL, values),
-                **c._receipt_part(SURVEY, {"need": "Ja", "goods": ("Møbler", "Klær")}, ["today"],
+        values = context.slots_of(RECIPIENT, links(), None)
+        return {**common(lang), **context.survey_part(SURVEY, lang, PANEL, values),
+                **context.receipt_part(SURVEY, {"need": "Ja", "goods": ("Møbler", "Klær")}, ["today"],
                                   {"where": "kanskje"}, lang)}
 
     def plain(lang: str) -> dict[str, Any]:
-        return {**common(lang), **c._survey_part(SURVEY, lang, PANEL, {}, with_urls=False)}
+        return {**common(lang), **context.survey_part(SURVEY, lang, PANEL, {}, with_urls=False)}
 
     def results(lang: str) -> dict[str, Any]:
-        return {**plain(lang), **c._results_part(RESULTS, lang)}
+        return {**plain(lang), **context.results_part(RESULTS, lang)}
 
     def notice(extra: dict[str, Any]) -> Callable[[str], Mapping[str, Any]]:
         return lambda lang: {**extra, **notice_context(lang)}
