@@ -318,6 +318,8 @@ def _names_something(text: str) -> bool:
 
 
 def _text_fit(text: str, kind: str, question: Question, common: frozenset[str]) -> tuple[Value, float]:
+    if re.fullmatch(r"\s*(?:[A-ZÆØÅ]\.?){1,2}\s*", text):
+        return Value(), 0.0  # "K", "K.H.": the initials a reply is signed with, not a free text
     value = read_text(text)
     if not value.ok:
         return value, 0.05 if value.skipped else 0.0

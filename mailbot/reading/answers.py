@@ -79,7 +79,8 @@ def _anchored(unit: Unit, read: _Reader) -> Placed:
 def _placed(units: list[Unit], survey: Survey, read: _Reader) -> list[Placed]:
     anchored = [_anchored(u, read) for u in units if u.question is not None]
     free = [u for u in units if u.question is None]
-    taken = {p.question.id for p in anchored if p.value.ok or p.value.skipped or p.value.problem}
+    # A correction ("på nr 6 mener jeg Vet ikke") replaces an answer the free lines still hold in their place
+    taken = {p.question.id for p in anchored if (p.value.ok or p.value.skipped or p.value.problem) and not p.corrects}
     open_questions = tuple(q for q in survey.questions if q.id not in taken)
     if any(not p.corrects for p in anchored) and free:
         if any(u.corrects for u in free):

@@ -285,6 +285,9 @@ _CORRECTED = (
     # "på nummer 3 mente jeg 4, ikke 2", "on question 2 I meant B"
     re.compile(rf"\b(?:på|paa|for|to|on|in|til|i)\s+{_ON}?\s*(?P<n>\d{{1,2}})\s*,?\s*(?:jeg|eg|i)?\s*{_MEANT}\s+"
                rf"(?:jeg|eg|i)?\s*(?P<v>.+?){_VALUE_END}", re.I),
+    # "I meant 4 for question 2, not 3", "mente 5 på nr 3"
+    re.compile(rf"\b{_MEANT}\s+(?:jeg\s+|eg\s+)?(?P<v>[^,.;!?]{{1,40}}?)\s+(?:for|on|to|in|på|paa|til|i)\s+"
+               rf"(?:{_ON}\s*)?(?P<n>\d{{1,2}})\b", re.I),
     # "I meant 2 A and B", "mente 3: fire"
     re.compile(rf"\b{_MEANT}\s+(?:jeg\s+|eg\s+)?(?:på\s+|on\s+)?{_ON}?\s*(?P<n>\d{{1,2}})\s*[.:)=]?\s*(?P<v>.+?){_VALUE_END}",
                re.I),

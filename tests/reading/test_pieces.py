@@ -72,3 +72,16 @@ def test_a_remark_about_skipping_questions_is_no_free_text(culture: Survey) -> N
     parsed = parse_answers("Ja\nKino\n\nDei andre spørsmåla hoppar eg over, eg flytta hit i fjor.", culture)
     assert parsed.answers.get("besok") == "Ja"
     assert "forslag" not in parsed.answers
+
+
+def test_a_correction_after_one_answer_per_line_keeps_the_lines_in_their_places(culture: Survey) -> None:
+    text = "Ja\nKino\nLengre åpningstider\n5\nBuss\n\nNei vent, på nr 4 mener jeg 3.\n\nK"
+    parsed = parse_answers(text, culture)
+    assert parsed.answers.get("reise") == "Buss eller tog"
+    assert parsed.answers.get("fornoyd") == 3
+    assert "forslag" not in parsed.answers  # "K" signs the reply
+
+
+def test_i_meant_a_value_for_a_question_number(culture: Survey) -> None:
+    parsed = parse_answers("1 A 2 C 3 B 4 5\n\nSorry, I meant 2 for question 4, not 5.", culture)
+    assert parsed.answers.get("fornoyd") == 2
