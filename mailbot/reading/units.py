@@ -199,8 +199,14 @@ def _numbered(line: str, survey: Survey, read: Reader) -> list[tuple[Question, V
     """Split a line like "1 A 2 A,B 3 4 4 Sandvika" (or "1a2c3 4") into (question, value, text) pieces."""
     line = _BULLET.sub("", line, count=1)
     marks = []
+    dotted = None  # "4. 4, kanskje 5 om sommeren": a line numbered "4." is cut only at numbers written so too
     for match in _NUMBER_MARK.finditer(line):
         question = survey.question_by_number(int(match.group("num")))
+        punctuated = bool(re.search(r"[.):=]", match.group("sep")))
+        if dotted is None and match.start() == 0:
+            dotted = punctuated
+        if dotted and match.start() and not punctuated and match.group("sep").isspace():
+            continue  # (run together, "2aceg", is still a mark)
         if question is not None and not (match.start() and _measure(line, match.end())):
             marks.append((match.start(), match.end(), question.number))
         if len(marks) >= MAX_MARKS:

@@ -146,6 +146,8 @@ def read_choice(text: str, question: Question, anchored: bool) -> Value:
         if anchored:
             return Value(problem=f"forstod ikke «{_short(text)}» som et av valgene")
         return NOTHING
+    if len(keys) > 1 and (main := _main_one(text, named)) is not None:
+        return Value(main.option.text, 0.75, evidence=f"«{_short(text)}»: mostly {main.option.text}")
     if len(keys) > 1:
         last = [m for m in named if m.option.key == keys[-1]]
         first = [m for m in named if m.option.key == keys[0]]
@@ -222,6 +224,30 @@ _VERB_AFTER_ALL = frozenset(("er", "var", "blir", "vart", "ble", "is", "was", "a
 
 _CONCESSIONS = (("selv", "om"), ("sjolv", "om"), ("although",), ("even", "though"), ("though",), ("even", "if"),
                 ("selv", "om", "jeg"))
+
+
+_MOSTLY = frozenset(("mostly", "mainly", "mest", "oftest", "hovedsakelig", "hovudsakleg", "helst", "usually",
+                     "vanligvis", "vanlegvis"))
+_MUST_CHOOSE = re.compile(r"\b(?:må|ma|must|have to|had to)\s+(?:velge|velje|choose|pick)\s*:", re.I)
+
+
+def _main_one(text: str, named: list[Mention]) -> Mention | None:
+    """One of several options said to be the main one: "Sykkel in summer, bus in winter, but mostly bike",
+    "Om jeg må velge: bil. Men jeg går mye også." A reading to confirm."""
+    w = words_of(text)
+    words = list(w.words)
+    marked = [m for m in named if any(x in _MOSTLY or x == "stort" and words[m.start - 1:m.start] == ["sett"]
+                                      for x in words[max(0, m.start - 2):m.start])]
+    if len({m.option.key for m in marked}) == 1:
+        return marked[0]
+    chosen = _MUST_CHOOSE.search(text)
+    after = [m for m in named if chosen and w.spans[m.start][0] >= chosen.end()]
+    if after:
+        first = min(after, key=lambda m: m.start)
+        # the others stand in other clauses ("… bil. Men jeg går mye også.")
+        if all(w.clause[m.start] != w.clause[first.start] for m in named if m.option.key != first.option.key):
+            return first
+    return None
 
 
 def _conceded(text: str, m: Mention) -> bool:

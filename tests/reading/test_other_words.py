@@ -230,3 +230,14 @@ options = ["I butikken", "På gjenvinningsstasjonen", "Miljøbilen", "Leverer ik
     assert conceded.answer == "På gjenvinningsstasjonen"
     none = read_value("ingen av dei, dei hamnar i skuffa", where, anchored=True)
     assert none.answer == "Leverer ikke" and none.confidence < 0.9  # read back, not recorded at once
+
+
+def test_the_main_one_of_several_and_a_numbered_line_cut_only_at_its_own_numbers(culture: Survey) -> None:
+    travel = culture.question("reise")
+    mostly = read_value("Sykkel om sommeren, buss om vinteren, men mest sykkel", travel, anchored=True)
+    assert mostly.answer == "Sykkel" and mostly.confidence < 0.9
+    assert read_value("Om jeg må velge: bil. Men jeg går mye også.", travel, anchored=True).answer == "Bil"
+    assert read_value("Bil og buss", travel, anchored=True).unclear
+    parsed = parse_answers("1. Ja\n4. 4, kanskje 5 om sommeren\n6. Flere benker", culture)
+    assert "fornoyd" in parsed.unsure  # two values for question 4; "5 om sommeren" is not question 5
+    assert "reise" not in parsed.answers and "reise" not in parsed.unsure
