@@ -33,14 +33,6 @@ def ombruk() -> Survey:
 
 # A survey written for these tests (not one of the labelled sets): the culture house in Sandvika.
 CULTURE = '''
-id = "kulturhus-2026"
-kind = "survey"
-title = "Kulturhuset i Sandvika"
-audience = "all"
-opens = 2026-02-02T09:00
-closes = 2026-02-16T23:59
-language = "nb"
-
 [[questions]]
 id = "besok"
 text = "Har du vært på Kulturhuset i Sandvika det siste året?"
@@ -82,8 +74,22 @@ required = false
 
 @pytest.fixture(scope="session")
 def culture(tmp_path_factory: pytest.TempPathFactory) -> Survey:
-    path = tmp_path_factory.mktemp("surveys") / "kulturhus-2026.toml"
-    path.write_text(CULTURE, encoding="utf-8")
+    return write_survey(tmp_path_factory, "kulturhus-2026", "Kulturhuset i Sandvika", CULTURE)
+
+
+def write_survey(tmp_path_factory: pytest.TempPathFactory, survey_id: str, title: str, questions: str,
+                 language: str = "nb") -> Survey:
+    """A survey written for one test: `questions` are its [[questions]] tables in the schedule format."""
+    path = tmp_path_factory.mktemp(survey_id) / f"{survey_id}.toml"
+    path.write_text(f'''id = "{survey_id}"
+kind = "survey"
+title = "{title}"
+audience = "all"
+opens = 2026-02-02T09:00
+closes = 2026-02-16T23:59
+language = "{language}"
+
+{questions}''', encoding="utf-8")
     survey = load_campaign_file(path)
     assert isinstance(survey, Survey)
     return survey

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from mailbot.campaigns import Survey
-from mailbot.config import load_campaign_file
 from mailbot.reading import parse_answers
 from mailbot.reading.values import read_value
 from mailbot.reading.vocabulary import EQUIVALENTS, fold
 from mailbot.reading.words import same_word
+from tests.reading.conftest import write_survey
 
 
 def test_the_words_file_is_read_with_every_line_a_group() -> None:
@@ -32,16 +32,7 @@ def test_a_rejection_after_the_verb_rejects_only_what_its_clause_names(culture: 
 
 
 def test_how_often_in_other_words(tmp_path_factory: pytest.TempPathFactory) -> None:
-    path = tmp_path_factory.mktemp("often") / "often.toml"
-    path.write_text('''
-id = "often-2026"
-kind = "survey"
-title = "Hvor ofte"
-audience = "all"
-opens = 2026-02-02T09:00
-closes = 2026-02-16T23:59
-language = "nb"
-
+    survey = write_survey(tmp_path_factory, "often-2026", "Hvor ofte", '''
 [[questions]]
 id = "ofte"
 text = "Hvor ofte bruker du biblioteket?"
@@ -52,9 +43,7 @@ options = ["Hver uke", "Hver måned", "Noen ganger i året", "Sjeldnere", "Aldri
 id = "hvorfor"
 text = "Hvorfor?"
 type = "text"
-''', encoding="utf-8")
-    survey = load_campaign_file(path)
-    assert isinstance(survey, Survey)
+''')
     question = survey.question("ofte")
     said = {
         "Jeg går på noe der omtrent en gang i måneden.": "Hver måned",
@@ -68,24 +57,13 @@ type = "text"
 
 def test_an_option_named_by_its_piece_or_its_clause_and_a_letter_with_a_hedge(
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    path = tmp_path_factory.mktemp("choir") / "kor.toml"
-    path.write_text('''
-id = "kor-2026"
-kind = "survey"
-title = "Syng i kor"
-audience = "all"
-opens = 2026-02-02T09:00
-closes = 2026-02-16T23:59
-language = "nn"
-
+    survey = write_survey(tmp_path_factory, "kor-2026", "Syng i kor", '''
 [[questions]]
 id = "syng"
 text = "Syng du i kor i dag?"
 type = "choice"
 options = ["Ja, fast", "Ja, av og til", "Nei, men eg vil gjerne", "Nei"]
-''', encoding="utf-8")
-    survey = load_campaign_file(path)
-    assert isinstance(survey, Survey)
+''', language="nn")
     question = survey.question("syng")
     said = {
         "Av og til, trur eg": "Ja, av og til",
@@ -122,25 +100,14 @@ def test_the_last_sentence_of_a_paragraph_that_answered_in_order_is_read_back_as
 
 
 def test_the_labels_of_points_written_into_a_scale_question_are_read(tmp_path_factory: pytest.TempPathFactory) -> None:
-    path = tmp_path_factory.mktemp("points") / "points.toml"
-    path.write_text('''
-id = "svar-2026"
-kind = "survey"
-title = "Svar fra kommunen"
-audience = "all"
-opens = 2026-02-02T09:00
-closes = 2026-02-16T23:59
-language = "nb"
-
+    survey = write_survey(tmp_path_factory, "svar-2026", "Svar fra kommunen", '''
 [[questions]]
 id = "svar"
 text = "Hvor fornøyd er du? (1 = svært misfornøyd, 2 = misfornøyd, 3 = verken eller, 4 = fornøyd, 5 = svært fornøyd)"
 type = "scale"
 min = 1
 max = 5
-''', encoding="utf-8")
-    survey = load_campaign_file(path)
-    assert isinstance(survey, Survey)
+''')
     question = survey.question("svar")
     said = {"Svaret var greit, fornøyd vil jeg si.": 4, "Misfornøyd.": 2, "Svært misfornøyd!": 1, "Eg er nøgd.": 4}
     for text, value in said.items():
@@ -171,16 +138,7 @@ def test_a_sentence_that_fits_the_next_question_goes_there_not_to_the_list_befor
 
 
 def test_other_with_what_it_was_and_letters_in_a_sentence(tmp_path_factory: pytest.TempPathFactory) -> None:
-    path = tmp_path_factory.mktemp("why") / "why.toml"
-    path.write_text('''
-id = "hvorfor-2026"
-kind = "survey"
-title = "Hvorfor"
-audience = "all"
-opens = 2026-02-02T09:00
-closes = 2026-02-16T23:59
-language = "nb"
-
+    survey = write_survey(tmp_path_factory, "hvorfor-2026", "Hvorfor", '''
 [[questions]]
 id = "grunn"
 text = "Hvorfor var du på kommunens nettsider sist?"
@@ -192,9 +150,7 @@ id = "enhet"
 text = "Hva brukte du?"
 type = "multi"
 options = ["Mobil", "PC", "Nettbrett"]
-''', encoding="utf-8")
-    survey = load_campaign_file(path)
-    assert isinstance(survey, Survey)
+''')
     why = survey.question("grunn")
     assert read_value("Annet – las sakspapira til kommunestyremøtet", why, anchored=True).answer == "Annet"
     assert read_value("Eg ville finne ut når biblioteket opnar, så C vil eg tru.", why,
@@ -207,24 +163,13 @@ options = ["Mobil", "PC", "Nettbrett"]
 
 def test_a_conceded_option_is_not_the_answer_and_none_is_the_option_that_says_not(
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    path = tmp_path_factory.mktemp("where") / "where.toml"
-    path.write_text('''
-id = "batteri-2026"
-kind = "survey"
-title = "Batterier"
-audience = "all"
-opens = 2026-02-02T09:00
-closes = 2026-02-16T23:59
-language = "nb"
-
+    survey = write_survey(tmp_path_factory, "batteri-2026", "Batterier", '''
 [[questions]]
 id = "hvor"
 text = "Hvor leverer du brukte batterier?"
 type = "choice"
 options = ["I butikken", "På gjenvinningsstasjonen", "Miljøbilen", "Leverer ikke"]
-''', encoding="utf-8")
-    survey = load_campaign_file(path)
-    assert isinstance(survey, Survey)
+''')
     where = survey.question("hvor")
     conceded = read_value("B, selv om jeg av og til leverer i butikken", where, anchored=True)
     assert conceded.answer == "På gjenvinningsstasjonen"
