@@ -116,6 +116,10 @@ class DaemonOptions:
     max_per_minute: float | None = None  # lowers [sending] per_minute here and spaces sends evenly
     workers: int = 1  # this process plus workers-1 send-only worker processes
     http: bool = True  # False: no HTTP server at all (tests, or a second daemon on one machine)
+    # More than 1: the resident pages in a `mailbot web --workers N` child on web_port (PostgreSQL only);
+    # this process's own HTTP server (on `port`) then serves /healthz and /metrics only.
+    web_workers: int = 1
+    web_port: int = 8080
 
 
 def web_port(public_url: str) -> int:
@@ -199,6 +203,7 @@ class Daemon:
         self.leadership = Leadership(bot.store)
         self.leading = False
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.web_pages: subprocess.Popen[bytes] | None = None  # the `mailbot web` child (web_workers > 1)
         self.send_options, self.limiter = self._pacing()
 
     def _pacing(self) -> tuple[SendOptions | None, RateLimiter | None]:
@@ -256,8 +261,25 @@ class Daemon:
         log.info("daemon started every=%s web=%s http_port=%s transport=%s", self.options.every,
                  self.options.web, self.http_port, self.bot.settings.config.transport.kind)
 
+    def _start_web_pages(self) -> None:
+        """The resident pages in their own processes (`mailbot web --workers N`), so clicks use every core."""
+        self.web_pages = subprocess.Popen(
+            [sys.executable, "-c", "from mailbot.cli import main; main()", "web", "-c", str(self.bot.settings.file),
+             "--workers", str(self.options.web_workers), "--host", self.options.host,
+             "--port", str(self.options.web_port)])
+        log.info("started the resident pages pid=%s web_workers=%s port=%s", self.web_pages.pid,
+                 self.options.web_workers, self.options.web_port)
+
+    def _watch_web_pages(self) -> None:
+        """A web child that died (a bug, the OOM killer) is started again: the pages must stay up."""
+        if self.web_pages is not None and self.web_pages.poll() is not None and not self.stopping.is_set():
+            log.error("the resident pages stopped (exit %s): starting them again", self.web_pages.returncode)
+            self._start_web_pages()
+
     def _start_workers(self) -> None:
         """workers-1 send-only processes on the same config; SIGTERM on stop, each finishing its email."""
+        if self.options.web_workers > 1:
+            self._start_web_pages()
         for _ in range(max(0, self.options.workers - 1)):
             self.workers.append(subprocess.Popen(
                 [sys.executable, "-m", "mailbot.workers", "-c", str(self.bot.settings.file), "--send-only"]))
@@ -265,6 +287,9 @@ class Daemon:
             log.info("started send-only workers pids=%s", ",".join(str(p.pid) for p in self.workers))
 
     def _stop_workers(self) -> None:
+        if self.web_pages is not None:
+            self.workers.append(self.web_pages)  # stopped like a worker: SIGTERM, then wait
+            self.web_pages = None
         for p in self.workers:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -308,6 +333,7 @@ class Daemon:
     async def _tick_job(self) -> None:
         if self.stopping.is_set():
             return
+        self._watch_web_pages()
         self._tick_future = asyncio.ensure_future(asyncio.to_thread(self._tick))
         # Shielded: the scheduler cancelling this job at shutdown must not orphan the tick's result.
         with contextlib.suppress(asyncio.CancelledError):

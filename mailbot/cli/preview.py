@@ -475,6 +475,11 @@ def run(
                                                          "[sending] per_minute; Microsoft 365: 30).")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Sending processes: this one plus "
                                                                           "N-1 send-only workers.")] = 1,
+    web_workers: Annotated[int, typer.Option("--web-workers", min=1, max=64, help="Processes serving the "
+                                             "resident pages on --port (more than 1: PostgreSQL only; "
+                                             "/healthz and /metrics move to --health-port).")] = 1,
+    health_port: Annotated[int | None, typer.Option("--health-port", help="With --web-workers: the port of "
+                                                    "/healthz and /metrics (default: --port + 1).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log DEBUG lines too.")] = False,
     json_logs: Annotated[bool, typer.Option("--json-logs", help="Log one JSON object per line.")] = False,
 ) -> None:
@@ -494,6 +499,8 @@ def run(
 
       mailbot run --workers 4
 
+      mailbot run --web-workers 4 --port 8080 --health-port 8081
+
     Exit codes: 0 stopped cleanly, 1 could not start (a port taken), 2 bad config or arguments.
     """
     from mailbot import daemon, logs
@@ -507,9 +514,16 @@ def run(
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     bot = _bot(settings, err, need_key=True)
-    options = daemon.DaemonOptions(every=every, web=web, host=host,
-                                   port=port if port is not None else daemon.web_port(settings.panel.public_url),
-                                   inbound=where, max_per_minute=max_per_minute, workers=workers)
+    pages_port = port if port is not None else daemon.web_port(settings.panel.public_url)
+    several = web and web_workers > 1
+    if several and bot.store.is_sqlite:
+        err.print(f"--web-workers {web_workers} needs PostgreSQL ([database] url): on SQLite one web process keeps "
+                  "the clicks in order. Nothing was started.", markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    options = daemon.DaemonOptions(every=every, web=web and not several, host=host,
+                                   port=(health_port or pages_port + 1) if several else pages_port,
+                                   inbound=where, max_per_minute=max_per_minute, workers=workers,
+                                   web_workers=web_workers if several else 1, web_port=pages_port)
     try:
         code = daemon.run(bot, options)
     except daemon.DaemonError as exc:

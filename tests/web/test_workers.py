@@ -68,3 +68,47 @@ def test_web_workers_share_one_port_and_stop_cleanly_on_sigterm(tmp_path: Path, 
             proc.kill()
             proc.communicate()
     assert not port_is_listening("127.0.0.1", port)
+
+
+def _run(config: Path, store: Store, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "MAILBOT_DATABASE_URL": store.url, "MAILBOT_TOKEN_KEY": "test-key"}
+    command = [str(Path(sys.executable).parent / "mailbot"), "run", "--config", str(config), "--every", "3600", *args]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_run_with_several_web_workers_on_sqlite_is_refused_and_nothing_starts(tmp_path: Path):
+    store = Store(f"sqlite:///{tmp_path / 'panel.sqlite3'}")
+    port = free_port()
+    proc = _run(write_panel(tmp_path / "panel"), store, "--web-workers", "2", "--port", str(port))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert "--web-workers 2 needs PostgreSQL" in err
+    assert not port_is_listening("127.0.0.1", port)
+
+
+@pytest.mark.postgres
+def test_run_serves_the_pages_in_web_workers_and_its_health_beside_them(tmp_path: Path, pg_store: Store):
+    port, health = free_port(), free_port()
+    proc = _run(write_panel(tmp_path / "panel"), pg_store, "--web-workers", "2", "--port", str(port),
+                "--health-port", str(health))
+    try:
+        deadline = time.monotonic() + 120
+        while not (port_is_listening("127.0.0.1", port) and port_is_listening("127.0.0.1", health)):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the daemon and its web workers did not start"
+            time.sleep(0.1)
+        for _ in range(6):
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+                assert client.get("/").status_code == 200
+        checked = httpx.get(f"http://127.0.0.1:{health}/healthz", timeout=30)
+        assert checked.status_code in (200, 503) and "checks" in checked.json()
+        assert httpx.get(f"http://127.0.0.1:{health}/", timeout=30).status_code == 404  # no pages here
+        web = [c for c in _children(proc.pid) if _children(c)]  # the `mailbot web` child and its workers
+        assert web and len(_children(web[0])) >= 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(90) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert not port_is_listening("127.0.0.1", port) and not port_is_listening("127.0.0.1", health)
