@@ -78,14 +78,28 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
-def click_and_wait(driver: Any, element: Any) -> None:
-    """Click a submit button and wait until the next page has replaced this one."""
-    from selenium.webdriver.support import expected_conditions
+def wait_replaced(driver: Any, old: Any) -> None:
+    """Wait until the page that `old` (its html element) belonged to has been replaced by the next one."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def replaced(_: Any) -> bool:
+        # Chromium reports the old page's element as stale, or (when the new page came quickly) as
+        # "Node with given id does not belong to the document": both mean the page was replaced.
+        try:
+            old.is_enabled()
+        except (StaleElementReferenceException, NoSuchElementException):
+            return True
+        return False
+
+    WebDriverWait(driver, 15).until(replaced)
+
+
+def click_and_wait(driver: Any, element: Any) -> None:
+    """Click a submit button and wait until the next page has replaced this one."""
     old = driver.find_element("tag name", "html")
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+    wait_replaced(driver, old)
 
 
 class Check:
@@ -183,10 +197,7 @@ def test_join_confirm_answer_change_and_unsubscribe_in_a_real_browser(browser: A
                 assert outline != "none", "focus is not visible"
                 old = d.find_element(By.TAG_NAME, "html")
                 active.send_keys(Keys.ENTER)
-                from selenium.webdriver.support import expected_conditions
-                from selenium.webdriver.support.ui import WebDriverWait
-
-                WebDriverWait(d, 15).until(expected_conditions.staleness_of(old))
+                wait_replaced(d, old)
                 break
         else:
             pytest.fail("the answer button cannot be reached with Tab")

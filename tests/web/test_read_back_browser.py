@@ -17,7 +17,7 @@ from tests.conftest import make_survey, oslo
 from tests.factories import create_member
 from tests.web.conftest import KEYS, Clock, panel_settings
 from tests.web.server import serving
-from tests.web.test_browser import Check, axe_source, browser  # noqa: F401 - fixtures
+from tests.web.test_browser import Check, axe_source, browser, wait_replaced  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.chromium, pytest.mark.slow]
 
@@ -52,10 +52,7 @@ def test_the_read_back_page_is_accessible_and_confirms_by_keyboard(browser: Any,
         button.send_keys(Keys.NULL)  # focus the button, as Tab would, then press Enter
         old = d.find_element(By.TAG_NAME, "html")
         d.switch_to.active_element.send_keys(Keys.ENTER)
-        from selenium.webdriver.support import expected_conditions
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        WebDriverWait(d, 15).until(expected_conditions.staleness_of(old))
+        wait_replaced(d, old)
         check.page("read-back-done")
         d.get(f"{base}/stemmer/{token}")
         check.page("read-back-recorded")
