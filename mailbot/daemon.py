@@ -287,13 +287,12 @@ class Daemon:
             log.info("started send-only workers pids=%s", ",".join(str(p.pid) for p in self.workers))
 
     def _stop_workers(self) -> None:
-        if self.web_pages is not None:
-            self.workers.append(self.web_pages)  # stopped like a worker: SIGTERM, then wait
-            self.web_pages = None
-        for p in self.workers:
+        children = [*self.workers, *([self.web_pages] if self.web_pages is not None else [])]
+        self.web_pages = None  # stopped like a worker: SIGTERM, then wait
+        for p in children:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        for p in self.workers:
+        for p in children:
             try:
                 p.wait(timeout=60)
             except subprocess.TimeoutExpired:

@@ -155,51 +155,13 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...],
     question), and a question may take several pieces in a row ("benker … Møteplasser har vi nok av")."""
     n, m = len(pieces), len(questions)
     fits = [[_fit(text, kind, q, common) for q in questions] for text, kind, _ in pieces]
-    best = [[0.0] * (m + 1) for _ in range(n + 1)]
-    step: list[list[int]] = [[0] * (m + 1) for _ in range(n + 1)]  # 0 skip the piece, 1 skip the question, 2 place it
-    # after placing piece i on question j, the best going on (not counting piece i's own score), and how:
-    # 2 next piece, next question; 3 read the same piece again for the next question; 4 the next piece
-    # answers the same question too ("Mobil, PC" cut at the comma; a free text in two sentences)
-    cont = [[0.0] * (m + 1) for _ in range(n + 1)]
-    how: list[list[int]] = [[2] * (m + 1) for _ in range(n + 1)]
-    for i in range(n - 1, -1, -1):
-        for j in range(m - 1, -1, -1):
-            score = fits[i][j][1]
-            ways = [(best[i + 1][j + 1], 2)]
-            if questions[j].type is not QuestionType.TEXT and pieces[i][1] == "sentence" and not (
-                    j + 1 < m and _named_options(questions[j]) and _named_options(questions[j + 1])):
-                # "Ja, jeg går dit for å lese aviser" answers a yes/no and an options question; one sentence
-                # is not read for two lists of options ("flere møteplasser" is not a joy and a wish at once)
-                ways.append((best[i][j + 1] - score * (1 - REUSE), 3))
-            if i + 1 < n and fits[i + 1][j][1] > 0 and _together(pieces[i], pieces[i + 1], questions[j]):
-                # One answer cut in two ("Mobil, PC" at its comma; a free text in two sentences) counts once:
-                # a cut into more pieces must not read better for that alone. Two sentences naming options
-                # of one question ("Jeg er glad i naturen. Jeg liker også biblioteket.") each say something.
-                # (at half its worth: a sentence that fits the next question as well goes there)
-                once = pieces[i + 1][1] == "comma" or questions[j].type is QuestionType.TEXT
-                ways.append(((TOGETHER if once else fits[i + 1][j][1] * JOINED) + cont[i + 1][j], 4))
-            cont[i][j], how[i][j] = max(ways, key=lambda o: (round(o[0], 6), -o[1]))
-            options = [(best[i + 1][j], 0), (best[i][j + 1], 1)]
-            if score > 0:
-                options.append((score + cont[i][j], 2))
-            best[i][j], step[i][j] = max(options, key=lambda o: (round(o[0], 6), -o[1]))
-    pairs: list[tuple[int, int]] = []
-    i = j = 0
-    joined = False  # the piece before was joined to this one: it must be placed on the same question
     if _one_each(pieces, fits, m):
         # As many pieces as questions, each a possible answer to its own ("Ja; 6; 2; bøker og aviser;
         # formiddag; lengre opningstider på laurdagar"): the order says it, whatever a piece also names.
         pairs = [(k, k) for k in range(n)]
-        best[0][0] = sum(fits[k][k][1] for k in range(n)) + ONE_EACH  # and beats the other cuts
-        i = n
-    while i < n and j < m:
-        if not joined and step[i][j] < 2:
-            i, j = (i + 1, j) if step[i][j] == 0 else (i, j + 1)
-            continue
-        pairs.append((i, j))
-        move = how[i][j]
-        joined = move == 4
-        i, j = (i + 1, j + 1) if move == 2 else (i, j + 1) if move == 3 else (i + 1, j)
+        total = sum(fits[k][k][1] for k in range(n)) + ONE_EACH  # and beats the other cuts
+    else:
+        pairs, total = _best_pairs(pieces, fits, questions)
     used = [i for i, _ in pairs]
     placed_on = sorted({j for _, j in pairs})
     # A full layout: every piece answers one question, in a row with none skipped ("Ja / Bøker / 4 / Rud").
@@ -243,7 +205,53 @@ def _place(pieces: list[tuple[str, str, Unit]], questions: tuple[Question, ...],
             value = Value(value.answer, round(value.confidence * sure, 3), evidence=value.evidence)
         unit = pieces[mine[0]][2]
         out.append(Placed(question, value, text, unit.index, unit.corrects))
-    return out, best[0][0]
+    return out, total
+
+
+def _best_pairs(pieces: list[tuple[str, str, Unit]], fits: list[list[tuple[Value, float]]],
+                questions: tuple[Question, ...]) -> tuple[list[tuple[int, int]], float]:
+    """The (piece, question) pairs of the placement in order that reads best, and its score."""
+    n, m = len(pieces), len(questions)
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    step: list[list[int]] = [[0] * (m + 1) for _ in range(n + 1)]  # 0 skip the piece, 1 skip the question, 2 place it
+    # after placing piece i on question j, the best going on (not counting piece i's own score), and how:
+    # 2 next piece, next question; 3 read the same piece again for the next question; 4 the next piece
+    # answers the same question too ("Mobil, PC" cut at the comma; a free text in two sentences)
+    cont = [[0.0] * (m + 1) for _ in range(n + 1)]
+    how: list[list[int]] = [[2] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            score = fits[i][j][1]
+            ways = [(best[i + 1][j + 1], 2)]
+            if questions[j].type is not QuestionType.TEXT and pieces[i][1] == "sentence" and not (
+                    j + 1 < m and _named_options(questions[j]) and _named_options(questions[j + 1])):
+                # "Ja, jeg går dit for å lese aviser" answers a yes/no and an options question; one sentence
+                # is not read for two lists of options ("flere møteplasser" is not a joy and a wish at once)
+                ways.append((best[i][j + 1] - score * (1 - REUSE), 3))
+            if i + 1 < n and fits[i + 1][j][1] > 0 and _together(pieces[i], pieces[i + 1], questions[j]):
+                # One answer cut in two ("Mobil, PC" at its comma; a free text in two sentences) counts once:
+                # a cut into more pieces must not read better for that alone. Two sentences naming options
+                # of one question ("Jeg er glad i naturen. Jeg liker også biblioteket.") each say something.
+                # (at half its worth: a sentence that fits the next question as well goes there)
+                once = pieces[i + 1][1] == "comma" or questions[j].type is QuestionType.TEXT
+                ways.append(((TOGETHER if once else fits[i + 1][j][1] * JOINED) + cont[i + 1][j], 4))
+            cont[i][j], how[i][j] = max(ways, key=lambda o: (round(o[0], 6), -o[1]))
+            options = [(best[i + 1][j], 0), (best[i][j + 1], 1)]
+            if score > 0:
+                options.append((score + cont[i][j], 2))
+            best[i][j], step[i][j] = max(options, key=lambda o: (round(o[0], 6), -o[1]))
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    joined = False  # the piece before was joined to this one: it must be placed on the same question
+    while i < n and j < m:
+        if not joined and step[i][j] < 2:
+            i, j = (i + 1, j) if step[i][j] == 0 else (i, j + 1)
+            continue
+        pairs.append((i, j))
+        move = how[i][j]
+        joined = move == 4
+        i, j = (i + 1, j + 1) if move == 2 else (i, j + 1) if move == 3 else (i + 1, j)
+    return pairs, best[0][0]
 
 
 def _one_each(pieces: list[tuple[str, str, Unit]], fits: list[list[tuple[Value, float]]], m: int) -> bool:

@@ -17,10 +17,11 @@ from mailbot.transport.local import free_port, port_is_listening
 from tests.conftest import write_panel
 
 
-def _mailbot(config: Path, store: Store, *args: str) -> subprocess.Popen[str]:
+def _mailbot(config: Path, store: Store, *args: str, command: str = "web") -> subprocess.Popen[str]:
     env = {**os.environ, "MAILBOT_DATABASE_URL": store.url, "MAILBOT_TOKEN_KEY": "test-key"}
-    command = [str(Path(sys.executable).parent / "mailbot"), "web", "--config", str(config), *args]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    extra = ["--every", "3600"] if command == "run" else []
+    argv = [str(Path(sys.executable).parent / "mailbot"), command, "--config", str(config), *extra, *args]
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _children(pid: int) -> list[int]:
@@ -36,13 +37,14 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def test_several_web_workers_on_sqlite_are_refused_and_nothing_starts(tmp_path: Path):
+@pytest.mark.parametrize(("command", "option"), [("web", "--workers"), ("run", "--web-workers")])
+def test_several_web_workers_on_sqlite_are_refused_and_nothing_starts(tmp_path: Path, command: str, option: str):
     store = Store(f"sqlite:///{tmp_path / 'panel.sqlite3'}")
     port = free_port()
-    proc = _mailbot(write_panel(tmp_path / "panel"), store, "--workers", "2", "--port", str(port))
+    proc = _mailbot(write_panel(tmp_path / "panel"), store, option, "2", "--port", str(port), command=command)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2
-    assert "--workers 2 needs PostgreSQL" in err
+    assert f"{option} 2 needs PostgreSQL" in err
     assert not port_is_listening("127.0.0.1", port)
 
 
@@ -70,27 +72,12 @@ def test_web_workers_share_one_port_and_stop_cleanly_on_sigterm(tmp_path: Path, 
     assert not port_is_listening("127.0.0.1", port)
 
 
-def _run(config: Path, store: Store, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "MAILBOT_DATABASE_URL": store.url, "MAILBOT_TOKEN_KEY": "test-key"}
-    command = [str(Path(sys.executable).parent / "mailbot"), "run", "--config", str(config), "--every", "3600", *args]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def test_run_with_several_web_workers_on_sqlite_is_refused_and_nothing_starts(tmp_path: Path):
-    store = Store(f"sqlite:///{tmp_path / 'panel.sqlite3'}")
-    port = free_port()
-    proc = _run(write_panel(tmp_path / "panel"), store, "--web-workers", "2", "--port", str(port))
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2
-    assert "--web-workers 2 needs PostgreSQL" in err
-    assert not port_is_listening("127.0.0.1", port)
-
 
 @pytest.mark.postgres
 def test_run_serves_the_pages_in_web_workers_and_its_health_beside_them(tmp_path: Path, pg_store: Store):
     port, health = free_port(), free_port()
-    proc = _run(write_panel(tmp_path / "panel"), pg_store, "--web-workers", "2", "--port", str(port),
-                "--health-port", str(health))
+    proc = _mailbot(write_panel(tmp_path / "panel"), pg_store, "--web-workers", "2", "--port", str(port),
+                    "--health-port", str(health), command="run")
     try:
         deadline = time.monotonic() + 120
         while not (port_is_listening("127.0.0.1", port) and port_is_listening("127.0.0.1", health)):
