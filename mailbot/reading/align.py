@@ -60,7 +60,7 @@ def align(free: list[Unit], questions: tuple[Question, ...]) -> list[Placed]:
             and not (p.question.type is QuestionType.TEXT and p.text in taken)] + found
 
 
-MAX_FREE_CHARS = 6_000  # typed answers are a few hundred characters; past this, mutated mail only costs time
+MAX_FREE_CHARS = 3_000  # typed answers are a few hundred characters; past this, mutated mail only costs time
 
 
 def _bounded(free: list[Unit]) -> list[Unit]:

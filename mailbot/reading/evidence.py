@@ -204,15 +204,8 @@ def mentions(text: str, question: Question) -> list[Mention]:
     for i, word in enumerate(w.words):
         if i in taken or word in FUNCTION_WORDS or (len(word) < 2 and not word.isdigit()):
             continue
-        best: tuple[float, Option] | None = None
-        tied = False
-        for option in options:
-            score = _word_score(word, option)
-            if score and (best is None or score > best[0]):
-                best, tied = (score, option), False
-            elif score and best is not None and score == best[0] and option is not best[1]:
-                tied = True
-        if best is not None and not tied:
+        best = _best_option(word, question, options)
+        if best is not None:
             add(Mention(best[1], i, i + 1, best[0], "word"))
     found = _paired(found, w.words)
     found += _polarity_mentions(w, options, taken)
@@ -239,6 +232,35 @@ def _phrase_at(words: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
     n = len(phrase)
     return [i for i in range(len(words) - n + 1)
             if all(same_word(words[i + k], phrase[k]) >= 0.85 for k in range(n))]
+
+
+@lru_cache(maxsize=512)
+def _best_by_word(question: Question) -> dict[str, tuple[float, Option] | None]:
+    """Each word's best option of `question`, kept: a reply repeats its words, every piece is
+    scanned against every question, and the score of one word is the costliest step of reading."""
+    return {}
+
+
+MAX_WORDS_KEPT = 20_000
+
+
+def _best_option(word: str, question: Question, options: tuple[Option, ...]) -> tuple[float, Option] | None:
+    """The one option `word` names best (none when two tie)."""
+    kept = _best_by_word(question)
+    if word in kept:
+        return kept[word]
+    best: tuple[float, Option] | None = None
+    tied = False
+    for option in options:
+        score = _word_score(word, option)
+        if score and (best is None or score > best[0]):
+            best, tied = (score, option), False
+        elif score and best is not None and score == best[0] and option is not best[1]:
+            tied = True
+    if len(kept) >= MAX_WORDS_KEPT:
+        kept.clear()
+    kept[word] = None if tied else best
+    return kept[word]
 
 
 def _word_score(word: str, option: Option) -> float:

@@ -25,6 +25,11 @@ MAX_LINES = 3000
 MAX_SCAN_CHARS = 400  # regexes look only at the start of a line
 # Quoted lines kept before text typed between quotes: enough for "1. Question?" + options.
 CONTEXT_LINES = 4
+# Runs longer than these are cut to their ends before anything is scanned: a quoted invitation is
+# some forty lines and a resident leaves a few blank lines, so only mutated or looping mail is cut,
+# and what it loses (the middle of one quote, surplus blank lines) never holds typed words.
+MAX_QUOTED_RUN = 160
+MAX_BLANK_RUN = 3
 
 REPLY_ABOVE_MARKER = re.compile(
     r"skriv\s+svar(et|a)?\s+(ditt\s+|dit\s+)?(over|ovanfor|ovenfor)\s+denne\s+lin(j?en|a)"
@@ -142,9 +147,7 @@ class NewText:
 
 def extract_new_text(body: str) -> NewText:
     """Split a plain-text body into the sender's own words and what was quoted."""
-    lines = [line.rstrip() for line in body.splitlines()[:MAX_LINES]]
-    # Lower-casing keeps every character in place, so these are the same lines, lowered.
-    low = [line.rstrip() for line in lowered(body).splitlines()[:MAX_LINES]]
+    lines, low = _bounded_lines(body)
     typed: list[str] = []
     context: list[str] = []
     original: list[str] = []
@@ -223,6 +226,35 @@ def extract_new_text(body: str) -> NewText:
         original="\n".join(original[:MAX_LINES]),
         marker_seen=marker_seen,
     )
+
+
+def _bounded_lines(body: str) -> tuple[list[str], list[str]]:
+    """The body's lines and the same lines lowered, long quoted and blank runs cut to their ends."""
+    lines = [line.rstrip() for line in body.splitlines()]
+    # Lower-casing keeps every character in place, so these are the same lines, lowered.
+    low = [line.rstrip() for line in lowered(body).splitlines()]
+    keep: list[int] = []
+    i = 0
+    while i < len(lines):
+        kind = _line_kind(lines[i])
+        end = i + 1
+        while end < len(lines) and _line_kind(lines[end]) == kind:
+            end += 1
+        if kind == "blank":
+            keep += range(i, min(end, i + MAX_BLANK_RUN))
+        elif kind == "quoted" and end - i > MAX_QUOTED_RUN:
+            keep += [*range(i, i + MAX_QUOTED_RUN // 2), *range(end - MAX_QUOTED_RUN // 2, end)]
+        else:
+            keep += range(i, end)
+        i = end
+    if len(keep) == len(lines) <= MAX_LINES:
+        return lines, low
+    keep = keep[:MAX_LINES]
+    return [lines[i] for i in keep], [low[i] for i in keep]
+
+
+def _line_kind(line: str) -> str:
+    return "quoted" if _is_quoted(line[:MAX_SCAN_CHARS]) else "typed" if line.strip() else "blank"
 
 
 def _is_quoted(line: str) -> bool:

@@ -23,6 +23,7 @@ MAX_LINES = 400
 MAX_LINE_CHARS = 1500  # a paragraph of prose is one line: cutting it shorter loses answers
 MAX_TEXT_CHARS = 20_000  # what a resident types; past this, time on mutated mail would grow without bound
 MAX_MARKS = 40  # question numbers considered on one line
+MAX_PIECE_CHARS = 400  # of one answer between two question numbers on a line
 
 Reader = Callable[[str, Question], Value]
 
@@ -241,6 +242,8 @@ def _best_split(line: str, marks: tuple[tuple[int, int, int], ...], survey: Surv
             return memo[i]
         options: list[tuple[float, tuple[tuple[int, int], ...]]] = [(score(value(i, len(line))), ((i, len(marks)),))]
         for j in range(i + 1, len(marks)):
+            if marks[j][0] - marks[i][1] > MAX_PIECE_CHARS:
+                break  # no answer between two numbers runs this long: past it, only mutated mail costs time
             if marks[j][2] <= marks[i][2] or not line[marks[i][1] : marks[j][0]].strip(" ,;"):
                 continue
             rest_score, rest = best(j)

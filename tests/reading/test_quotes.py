@@ -409,3 +409,14 @@ def test_answers_below_a_greeting_with_a_sign_off_word_are_kept() -> None:
     answers = "\n".join(f"{n} Svar nummer {n}" for n in range(1, 16))
     body = f"Hilsen alle\n{answers}\nTakk"
     assert _typed(body) == body
+
+
+def test_a_quote_thousands_of_lines_long_keeps_the_answers_typed_under_and_below_it() -> None:
+    # Looping or mutated mail: the middle of the long quote and surplus blank lines are cut before
+    # anything is scanned, never the words typed between and after the quotes.
+    long_quote = "> Tidligere svar\n" * 5_000
+    blank = "\n" * 20_000
+    body = f"{QUOTED_SURVEY}Ja\n\n{long_quote}{blank}> 2. Hva trenger du mest?\nMøbler\n\n{long_quote}Hilsen Kari"
+    found = extract_new_text(body)
+    assert found.text.split() == ["Ja", "Møbler"]
+    assert "> 2. Hva trenger du mest?" in found.with_context
