@@ -251,7 +251,27 @@ def _best_pairs(pieces: list[tuple[str, str, Unit]], fits: list[list[tuple[Value
         move = how[i][j]
         joined = move == 4
         i, j = (i + 1, j + 1) if move == 2 else (i, j + 1) if move == 3 else (i + 1, j)
-    return pairs, best[0][0]
+    return _with_neighbours(pairs, pieces, fits, questions), best[0][0]
+
+
+def _with_neighbours(pairs: list[tuple[int, int]], pieces: list[tuple[str, str, Unit]],
+                     fits: list[list[tuple[Value, float]]], questions: tuple[Question, ...]) -> list[tuple[int, int]]:
+    """Comma pieces of one line beside a piece placed on an options question, left unplaced, that name its
+    options too: "Bedre kollektiv, sykkelparkering" is two options of one answer, not one and a word to drop
+    (a cut in more pieces may read best by skipping the piece whose option it reads less sure of)."""
+    placed = {i for i, _ in pairs}
+    added = []
+    for i, j in pairs:
+        if questions[j].type is not QuestionType.MULTI or pieces[i][1] != "comma":
+            continue
+        for step in (-1, 1):
+            k = i + step
+            while (0 <= k < len(pieces) and k not in placed and pieces[k][1] == "comma"
+                   and pieces[k][2] is pieces[i][2] and fits[k][j][0].ok and fits[k][j][1] > 0):
+                added.append((k, j))
+                placed.add(k)
+                k += step
+    return sorted(pairs + added) if added else pairs
 
 
 def _one_each(pieces: list[tuple[str, str, Unit]], fits: list[list[tuple[Value, float]]], m: int) -> bool:

@@ -76,19 +76,26 @@ ERASE = _rx(
 )
 _ERASE_ABOUT_ME = re.compile(r"\b(?:meg|me|my|mine|min|mitt|om meg|about me)\b")
 LANGUAGE = {
-    "nn": re.compile(r"\b(?:paa|pa|i|in|on)\s+nynorsk\b|\bnynorsk\s+(?:i staden|istedet|instead)\b"),
-    "nb": re.compile(r"\b(?:paa|pa|i|in|on)\s+(?:bokmal|bokmaal)\b"),
+    "nn": re.compile(r"\b(?:paa|pa|i|in|on)\s+(?:norwegian\s+|norsk\s+)?nynorsk\b"
+                     r"|\bnynorsk\s+(?:i staden|istedet|instead)\b"),
+    # "in Norwegian (bokmål)", "på norsk": plain Norwegian is Bokmål, the panel's default written form.
+    "nb": re.compile(r"\b(?:paa|pa|i|in|on)\s+(?:(?:norwegian|norsk)\s+)?(?:bokmal|bokmaal)\b"
+                     r"|\b(?:paa|pa|in|on)\s+(?:norwegian|norsk)\b(?!\s+nynorsk)"),
     "en": re.compile(r"\b(?:in|on|paa|pa|i)\s+(?:english|engelsk)\b"),
 }
 _LANGUAGE_ASK = re.compile(
     rf"\b(?:{_MAIL}|sprak|spraak|maal|language|skriv|skrive|write|send|sende|faa|fa|motta|receive|get)\b"
 )
 _ASKING = re.compile(rf"\b(?:{_WANT}|kan dere|kan de|kunne|helst|prefer|ber|gjerne|takk)\b")
+# A lookahead, so that "til meg fram til 1. juni" is also read from its second "til".
 _UNTIL = re.compile(
-    r"\b(?:til|till|until|untill|to|foer|for|before|fram til|frem til|inntil|ut)\s+"
+    r"(?=\b(?:til|till|until|untill|to|foer|for|before|fram til|frem til|inntil|ut)\s+"
     r"(?P<until>(?:etter\s+|after\s+|den\s+|the\s+|1st\s+|midten av\s+|slutten av\s+|end of\s+)?"
-    r"[\w.]+(?:\s+[\w.]+){0,2})"
+    r"[\w.]+(?:\s+[\w.]+){0,2}))"
 )
+# "resten av året", "for the rest of the year": until the new year.
+_YEAR_END = re.compile(r"\b(?:resten av (?:aaret|aret)|ut (?:aaret|aret)|(?:aaret|aret) ut|rest of the year"
+                       r"|til nyttar|until the new year|til (?:over )?nyttaar|til (?:over )?nytt ?aar)\b")
 _DATE_WORD = re.compile(
     r"\b(?:\d{1,2}|januar|january|jan|februar|february|feb|mars|march|april|apr|mai|may|juni|june|juli|july|august|aug|"
     r"september|sept?|oktober|october|okt|oct|november|nov|desember|december|des|dec|\d{4}|"
@@ -149,6 +156,8 @@ def _kept(words: str) -> bool:
 
 def _until(words: str, everything: list[str]) -> str | None:
     """The end of a pause: the last date-shaped "til …" of the sentence; "til da" looks at the others."""
+    if _YEAR_END.search(words):
+        return "1. januar"
     found = [m.group("until") for m in _UNTIL.finditer(words) if _DATE_WORD.search(m.group("until"))]
     if found:
         return pause_end(found[-1])
