@@ -16,6 +16,10 @@ from mailbot.reading.commands import find_command
         ("Please take me off your mailing list, I moved to Oslo.", "unsubscribe", None),
         ("Dere kan melde meg av panelet etter dette.", "unsubscribe", None),
         ("Sett meg på pause til mars, er på reise.", "pause", "1. mars"),
+        ("Kan de ta ein pause med e-postane til meg fram til 1. juni?", "pause", "1 juni"),
+        ("Jeg vil gjerne ha pause fra panelet resten av året, vi venter baby.", "pause", "1. januar"),
+        ("Could you send me the surveys in Norwegian (bokmål) from now on?", "language", "nb"),
+        ("Please send the emails in Norwegian nynorsk", "language", "nn"),
         ("Kan dere ta en pause med e-postene til meg en stund?", "pause", None),
         ("Could you please pause the emails for a while?", "pause", None),
         ("Eg er på hytta, så ikkje send meg fleire e-postar før 17. april.", "pause", "17 april"),
@@ -48,6 +52,7 @@ def test_a_plain_sentence_is_understood_as_a_command(text: str, name: str, value
         "Korleis stoppar eg påminningane utan å melde meg ut av heile panelet?",
         "Hvordan melder jeg meg av panelet?",
         "Kan jeg slutte å få påminnelser uten å melde meg ut?",
+        "Jeg svarer på norsk, håper det går bra.",
     ],
 )
 def test_an_answer_or_a_story_is_not_a_command(text: str) -> None:

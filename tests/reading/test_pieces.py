@@ -85,3 +85,10 @@ def test_a_correction_after_one_answer_per_line_keeps_the_lines_in_their_places(
 def test_i_meant_a_value_for_a_question_number(culture: Survey) -> None:
     parsed = parse_answers("1 A 2 C 3 B 4 5\n\nSorry, I meant 2 for question 4, not 5.", culture)
     assert parsed.answers.get("fornoyd") == 2
+
+
+def test_options_listed_with_a_comma_on_one_line_are_all_read(culture: Survey) -> None:
+    # "Utstill" reads less surely than "kino": the cut at the comma must not read best by dropping it.
+    parsed = parse_answers("Ja\nUtstill, kino\nLengre åpningstider\n5\nBuss\n", culture)
+    assert set(parsed.answers.get("tilbud") or ()) == {"Utstillinger", "Kino"}
+    assert parsed.answers.get("fornoyd") == 5
