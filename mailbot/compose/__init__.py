@@ -6,8 +6,9 @@ utf-8) ready to send: no database, no clock (`now` is an argument), no
 network. The edge builds the signed links and addresses (`Links`, `Sender`);
 this package only prints them.
 
-The wording lives in templates (`templates/<lang>/<email>.txt|.html`,
-overridable by staff, see `Templates`); the structure that must not change
+The wording lives in templates (one layout per email, `templates/emails/<email>.txt|.html`,
+with the words of each language in `templates/emails/words.<lang>.toml`; staff override
+`<lang>/<email>.txt|.html`, see `Templates`); the structure that must not change
 with wording lives here: headers, the reply marker, the example answer line.
 """
 

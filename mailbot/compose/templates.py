@@ -5,6 +5,11 @@ template sets the subject (`{% set subject = "…" %}`); the HTML template
 extends the shared `layout.html`. A staff folder is searched first, then the
 built-in `templates/` folder, so staff override one file at a time.
 
+Built in, the three languages share one layout per email, `emails/<name>.txt|html`,
+which takes its words from `emails/words.<lang>.toml` as `t` (`{{ t.how_to_answer }}`,
+`{{ t.closes.format(closes=survey.closes) }}`): `nb/survey.html` is `emails/survey.html`
+with the Bokmål words, unless the staff folder has a `nb/survey.html` of its own.
+
 Speed: rendering Jinja and inlining CSS for every member would cost
 milliseconds. Values that differ per member (name, address, links) are
 *slots*: a template is rendered and inlined once with unique placeholders in
@@ -21,6 +26,7 @@ from __future__ import annotations
 import difflib
 import re
 import secrets
+import tomllib
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,6 +36,7 @@ from typing import Any
 
 import css_inline
 from jinja2 import (
+    BaseLoader,
     ChoiceLoader,
     Environment,
     FileSystemLoader,
@@ -42,13 +49,14 @@ from jinja2 import (
     pass_context,
 )
 from jinja2.runtime import Context
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 import mailbot
 from mailbot.compose import formats
 from mailbot.panel.problems import Problem, unique_problems
 
 BUILTIN_DIR = Path(mailbot.__file__).resolve().parent.parent / "templates"
+LAYOUTS = "emails"  # the built-in layouts and their word files, in BUILTIN_DIR
 
 # Every email the bot writes, per language. Notices answer commands by email.
 EMAILS = ("survey", "receipt", "not-understood", "closed", "results")
@@ -78,6 +86,41 @@ SampleContext = Callable[[str], Mapping[str, Any]]  # language -> context
 ContextBuilder = Callable[[Mapping[str, "str | None"]], dict[str, Any]]
 
 
+class Words:
+    """One email's words in one language (`t` in a template): its own section of the word file, then `[all]`.
+
+    In an HTML template the words are HTML as written (`<strong>` stays a tag) and
+    `.format()` escapes the values put into them, as `{{ value }}` would.
+    """
+
+    def __init__(self, file: Path, section: str, own: Mapping[str, str], shared: Mapping[str, str],
+                 html: bool):
+        self._file, self._section = file, section
+        wrap: Callable[[str], str] = Markup if html else str
+        self._words = {key: wrap(text) for key, text in {**shared, **own}.items()}
+
+    def __getattr__(self, key: str) -> str:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        try:
+            return self._words[key]
+        except KeyError:
+            raise UndefinedError(f"no word {key!r} in {self._file} [{self._section}] or [all]") from None
+
+
+class _Layouts(BaseLoader):
+    """`<lang>/<name>` for every language: the one built-in layout `emails/<name>`."""
+
+    def __init__(self, folder: Path):
+        self.folder = FileSystemLoader(str(folder))
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        lang, sep, name = template.partition("/")
+        if not sep or lang not in formats.LANGUAGES:
+            raise TemplateNotFound(template)
+        return self.folder.get_source(environment, name)
+
+
 @dataclass
 class _Entry:
     keep: tuple[object, ...]  # the objects the key names by id(): held so ids stay unique
@@ -99,7 +142,7 @@ class Templates:
         self.builtin_dir = builtin_dir
         folders = [p for p in (self.staff_dir, builtin_dir) if p is not None]
         self.env = Environment(
-            loader=ChoiceLoader([FileSystemLoader(str(p)) for p in folders]),
+            loader=ChoiceLoader([*(FileSystemLoader(str(p)) for p in folders), _Layouts(builtin_dir / LAYOUTS)]),
             undefined=StrictUndefined,
             autoescape=lambda name: bool(name) and str(name).endswith(".html"),
             trim_blocks=True,
@@ -112,6 +155,8 @@ class Templates:
                                 percent=_percent_filter)
         self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
         self._compiled: dict[str, Template] = {}
+        self._word_files: dict[str, dict[str, dict[str, str]]] = {}
+        self._words: dict[tuple[str, str, bool], Words] = {}
         self._entries: dict[tuple[object, ...], _Entry] = {}
         nonce = secrets.token_hex(5)
         self._slot_a = f"Q{nonce}S{{}}Q"
@@ -145,13 +190,28 @@ class Templates:
         raise TemplateMissing(f"no template {lang}/{name}.txt and {lang}/{name}.html in "
                               f"{', '.join(str(p) for p in (self.staff_dir, self.builtin_dir) if p)}")
 
+    def words(self, name: str, *, html: bool) -> Words:
+        """The words template `name` ("nb/survey.txt") gets as `t`: its language's, its email's section."""
+        lang, _, file = name.partition("/")
+        section = file.rsplit(".", 1)[0]
+        words = self._words.get((lang, section, html))
+        if words is None:
+            path = self.builtin_dir / LAYOUTS / f"words.{lang}.toml"
+            sections = self._word_files.get(lang)
+            if sections is None:
+                sections = self._word_files[lang] = (
+                    tomllib.loads(path.read_text("utf-8")) if path.is_file() else {})
+            words = self._words[(lang, section, html)] = Words(
+                path, section, sections.get(section, {}), sections.get("all", {}), html)
+        return words
+
     # ------------------------------------------------------------ rendering
 
     def render(self, names: tuple[str, str], context: Mapping[str, Any]) -> Rendered:
         """Render the text template (which sets `subject`), then the HTML one with CSS inlined."""
         txt, html = names
         try:
-            module = self.template(txt).make_module(dict(context))
+            module = self.template(txt).make_module({**context, "t": self.words(txt, html=False)})
         except Exception:
             # make_module, unlike render, leaves frames at compiled-Python lines; map them to template lines.
             self.env.handle_exception()
@@ -159,7 +219,7 @@ class Templates:
         if not isinstance(subject, str) or not subject.strip():
             raise UndefinedError(f"{txt} does not set the subject: add {{% set subject = \"…\" %}}")
         text = str(module)
-        page = self.template(html).render({**context, "subject": subject})
+        page = self.template(html).render({**context, "subject": subject, "t": self.words(html, html=True)})
         return Rendered(subject, text, _join_tag_lines(self._inliner.inline(page), self._placeholder))
 
     def render_for(self, names: tuple[str, str], shared: tuple[object, ...], build: ContextBuilder,
@@ -234,7 +294,7 @@ class Templates:
                         problems.append(TemplateProblem(
                             self._expected_path(f"{lang}/{name}{suffix}"), 0,
                             f"template {lang}/{name}{suffix} is missing",
-                            f"copy {self.builtin_dir / 'nb' / (name + suffix)} and translate it"))
+                            f"copy {self._source_path(f'nb/{name}{suffix}')} and translate it"))
                 if not (self.has_source(f"{lang}/{name}.txt") and self.has_source(f"{lang}/{name}.html")):
                     continue
                 pair = (f"{lang}/{name}.txt", f"{lang}/{name}.html")
@@ -294,9 +354,10 @@ class Templates:
         return self._source_path(names[0]), 0
 
     def _notice_names(self) -> set[str]:
-        """Every `notice-<name>` in a language folder, built-in or staff: notice_email renders any of them."""
-        return {p.stem for d in (self.staff_dir, self.builtin_dir) if d for lang in formats.LANGUAGES
-                for p in (d / lang).glob("notice-*.txt")}
+        """Every `notice-<name>`, a built-in layout or a staff file in a language folder: notice_email renders any."""
+        staff = {p.stem for lang in formats.LANGUAGES if self.staff_dir
+                 for p in (self.staff_dir / lang).glob("notice-*.txt")}
+        return staff | {p.stem for p in (self.builtin_dir / LAYOUTS).glob("notice-*.txt")}
 
     def _notice_sample(self, name: str) -> SampleContext:
         """A context for a notice whose caller we do not know: common values, and a stand-in for the rest."""
@@ -341,8 +402,7 @@ class Templates:
         yield from (p for p in self.staff_dir.rglob("*") if p.is_file())
 
     def _builtin_partials(self) -> set[str]:
-        nb = self.builtin_dir / "nb"
-        return {p.name for p in nb.glob("_*")} if nb.is_dir() else set()
+        return {p.name for p in (self.builtin_dir / LAYOUTS).glob("_*")}
 
 
 def _join_tag_lines(html: str, placeholder: re.Pattern[str], limit: int = 500) -> str:

@@ -200,7 +200,7 @@ def test_templates_check_passes_on_the_built_in_templates(panel: Path, runner: C
 def test_templates_check_names_file_and_line_of_an_undefined_value(panel: Path, runner: CliRunner) -> None:
     own = panel / "templates" / "nn"
     own.mkdir(parents=True)
-    src = ROOT / "templates" / "nn" / "survey.txt"
+    src = ROOT / "templates" / "emails" / "survey.txt"
     lines = src.read_text(encoding="utf-8").splitlines()
     lines.insert(3, "Hei {{ recipient.fornavn }}")
     (own / "survey.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -217,7 +217,7 @@ def test_templates_check_names_file_and_line_of_an_undefined_value(panel: Path, 
 def test_templates_check_catches_a_misnamed_template(panel: Path, runner: CliRunner) -> None:
     own = panel / "templates" / "nn"
     own.mkdir(parents=True)
-    (own / "survy.txt").write_text((ROOT / "templates" / "nn" / "survey.txt").read_text(encoding="utf-8"),
+    (own / "survy.txt").write_text((ROOT / "templates" / "emails" / "survey.txt").read_text(encoding="utf-8"),
                                    encoding="utf-8")
     code, _, err = invoke(runner, "templates", "check")
     assert code == 2

@@ -144,9 +144,9 @@ def test_an_unknown_language_falls_back_to_the_panels_language():
 
 def test_a_staff_template_that_changes_a_members_value_still_gets_each_members_value(tmp_path: Path):
     (tmp_path / "nb").mkdir()
-    builtin = (compose.BUILTIN_DIR / "nb" / "survey.txt").read_text()
-    (tmp_path / "nb" / "survey.txt").write_text(builtin.replace("Hei {{ recipient.name }},",
-                                                                "Hei {{ recipient.name|upper }},"))
+    builtin = (compose.BUILTIN_DIR / "emails" / "survey.txt").read_text()
+    (tmp_path / "nb" / "survey.txt").write_text(builtin.replace("recipient_name=recipient.name)",
+                                                                "recipient_name=recipient.name|upper)"))
     staff = Templates(tmp_path)
     assert "Hei ANNE," in make.plain(survey_email(recipient=make.member(name="Anne"), templates=staff))
     assert "Hei BJØRN," in make.plain(survey_email(recipient=make.member(name="Bjørn"), templates=staff))

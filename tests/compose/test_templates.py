@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from html import unescape
 from pathlib import Path
 
 from mailbot import compose
 from mailbot.compose import BUILTIN_DIR, Templates
+from mailbot.compose.samples import sample_contexts
 from tests.compose import make
 
 
@@ -19,7 +21,8 @@ def staff_folder(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def builtin(name: str) -> str:
-    return (BUILTIN_DIR / name).read_text(encoding="utf-8")
+    """What a staff file `<lang>/<name>` starts from: the built-in layout all languages share."""
+    return (BUILTIN_DIR / "emails" / name.split("/", 1)[1]).read_text(encoding="utf-8")
 
 
 def test_the_built_in_templates_have_no_problems_in_any_language():
@@ -39,8 +42,32 @@ def test_a_staff_file_replaces_the_built_in_one_and_only_that_one(tmp_path):
     assert t.check() == []
 
 
+def test_a_staff_file_wins_for_its_language_and_the_shared_layout_serves_the_others(tmp_path):
+    folder = staff_folder(tmp_path, {"en/closed.txt": '{% set subject = "Too late" %}Too late.\n'})
+    t = Templates(folder)
+    own = t.render(t.pair("closed", "en"), dict(sample_contexts()["closed"]("en")))
+    built_in = t.render(t.pair("closed", "nn"), dict(sample_contexts()["closed"]("nn")))
+    assert (own.subject, own.text) == ("Too late", "Too late.\n")
+    assert built_in.subject.startswith("Undersøkinga er stengd")  # the layout with the Nynorsk words
+    assert t.check() == []
+
+
+def test_check_reports_a_word_missing_from_one_language_with_the_layout_line(tmp_path):
+    builtin_dir = tmp_path / "templates"
+    shutil.copytree(BUILTIN_DIR, builtin_dir)
+    words = builtin_dir / "emails" / "words.nn.toml"
+    words.write_text(words.read_text(encoding="utf-8").replace("\nhow_answer = ", "\nhow_to_answer = "),
+                     encoding="utf-8")
+    problems = Templates(builtin_dir=builtin_dir).check()
+    layout = builtin_dir / "emails" / "survey.html"
+    line = next(i for i, text in enumerate(layout.read_text(encoding="utf-8").splitlines(), 1)
+                if "t.how_answer" in text)
+    assert [(p.file, p.line) for p in problems] == [(layout, line)]
+    assert "'how_answer'" in problems[0].what and str(words) in problems[0].what
+
+
 def test_check_reports_an_undefined_variable_with_the_file_and_line(tmp_path):
-    broken = builtin("nb/survey.txt").replace("{{ survey.closes }}.", "{{ survey.deadline }}.")
+    broken = builtin("nb/survey.txt").replace("closes=survey.closes)", "closes=survey.deadline)")
     line = next(i for i, text in enumerate(broken.splitlines(), 1) if "survey.deadline" in text)
     folder = staff_folder(tmp_path, {"nb/survey.txt": broken})
     problems = Templates(folder).check()
