@@ -100,6 +100,10 @@ def options_of(question: Question) -> tuple[Option, ...]:
                                                                  and w not in _POLAR and w not in _LIGHT_VERBS
                                                                  and w not in _VAGUE))
         parts += _clauses(words)
+        if not distinct and any(set(content) < set(c) for c in contents):
+            # "Vatn frå springen" beside "Filtrert vatn frå springen": named by its own words ("fra springen")
+            # when the longer option's word is not there (mentions() leaves it to the longer one then).
+            parts += tuple((w,) for w in content if len(w) >= 4 and w not in _VAGUE and w not in _LIGHT_VERBS)
         out.append(Option(text, key, tuple(p for p in phrases if p), content, distinct, polarity, parts))
     return tuple(out)
 
@@ -208,6 +212,7 @@ def mentions(text: str, question: Question) -> list[Mention]:
         if best is not None:
             add(Mention(best[1], i, i + 1, best[0], "word"))
     found = _paired(found, w.words)
+    found = _without_inner(found)
     found += _polarity_mentions(w, options, taken)
     found += _letter_mentions(text, w, options)
     found.sort(key=lambda m: m.start)
@@ -226,6 +231,13 @@ def _paired(found: list[Mention], words: tuple[str, ...]) -> list[Mention]:
                 m = Mention(m.option, m.start, m.end, 0.9, m.via, m.negated)
         out.append(m)
     return out
+
+
+def _without_inner(found: list[Mention]) -> list[Mention]:
+    """A word of a nested option ("springen" of "Vatn frå springen") beside a mention of the option that
+    holds it and more ("filtrert" of "Filtrert vatn frå springen") is part of naming the longer one."""
+    longer = [m.option for m in found]
+    return [m for m in found if not (m.via == "word" and any(set(m.option.content) < set(o.content) for o in longer))]
 
 
 def _phrase_at(words: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
@@ -249,17 +261,17 @@ def _best_option(word: str, question: Question, options: tuple[Option, ...]) -> 
     kept = _best_by_word(question)
     if word in kept:
         return kept[word]
-    best: tuple[float, Option] | None = None
-    tied = False
-    for option in options:
-        score = _word_score(word, option)
-        if score and (best is None or score > best[0]):
-            best, tied = (score, option), False
-        elif score and best is not None and score == best[0] and option is not best[1]:
-            tied = True
+    scores = [(_word_score(word, option), option) for option in options]
+    top = max((score for score, _ in scores), default=0.0)
+    tied = [option for score, option in scores if top and score == top]
+    if len(tied) > 1:
+        # "fra springen" is in "Vatn frå springen" and "Filtrert vatn frå springen": the option whose words
+        # the others all hold is the one named; the longer one would need its own word ("filtrert").
+        inner = [o for o in tied if all(set(o.content) <= set(other.content) for other in tied)]
+        tied = inner if len(inner) == 1 else tied
     if len(kept) >= MAX_WORDS_KEPT:
         kept.clear()
-    kept[word] = None if tied else best
+    kept[word] = (top, tied[0]) if len(tied) == 1 else None
     return kept[word]
 
 

@@ -415,9 +415,13 @@ def typed_into_original(original: str, survey: Survey) -> list[Unit]:
             continue
         if is_boilerplate(line):
             continue
-        collected.append(line)
+        collected.append(_ANSWER_MARK.sub("", line, count=1))
     close()
     return units
+
+
+# "   >> 4", "-> Ja": a mark some residents put before what they type into the original, not their words.
+_ANSWER_MARK = re.compile(r"^(?:>{1,3}|-+>|=>|→)\s*(?=\S)")
 
 
 def is_chatter(text: str) -> bool:

@@ -357,11 +357,18 @@ def read_text(text: str) -> Value:
     words = "\n".join(" ".join(line.split()) for line in text.strip().splitlines())  # the resident's line breaks kept
     words = _LEAD_LABEL.sub("", words, count=1)
     plain = clean(" ".join(words.split()))
-    if plain in SKIP_MARKS or fold(plain) in SKIP or (
+    if plain in SKIP_MARKS or fold(plain) in SKIP or fold(plain) in _NO_COMMENT or (
         lx.has_phrase(list(words_of(plain).words), lx.DONT_KNOW) and len(plain.split()) <= 4
     ):
         return SKIPPED
     return Value(words.strip(), 0.95, evidence="own words")
+
+
+# A bare no to "Har du andre innspel?" is nothing to add, not a comment to store ("Ingenting spesielt"
+# is kept: the labelled sets record it as written).
+_NO_COMMENT = frozenset(fold(w) for w in (
+    "nei", "nei takk", "nei, takk", "nei ellers takk", "nei, ellers takk", "nei det er greit", "no", "no thanks",
+    "no, thanks", "no thank you", "nope", "nix"))
 
 
 # "Svar: …", "Forslag: …": a label the resident put in front of the answer, not part of it.
