@@ -162,6 +162,15 @@ def test_answers_typed_into_an_unprefixed_original_are_found(ombruk: Survey) -> 
     assert parsed.answers == {"q1": "Ja", "q2": ("Møbler",)}
 
 
+def test_a_mark_typed_before_answers_in_the_original_is_not_part_of_them(ombruk: Survey) -> None:
+    original = (
+        "1. Er det behov for en ombruksbutikk i Bærum?\n   A) Ja  B) Nei  C) Vet ikke\n   >> A\n\n"
+        "4. Hvor i Bærum bør butikken ligge?\n   >> Nær Sandvika stasjon\n\n"
+    )
+    parsed = parse_answers("", ombruk, original)
+    assert parsed.answers == {"q1": "Ja", "q4": "Nær Sandvika stasjon"}
+
+
 def test_the_untouched_original_gives_no_answers(ombruk: Survey) -> None:
     original = (
         "1. Er det behov for en ombruksbutikk i Bærum?\n   A) Ja  B) Nei  C) Vet ikke\n\n"

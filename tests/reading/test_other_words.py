@@ -186,3 +186,23 @@ def test_the_main_one_of_several_and_a_numbered_line_cut_only_at_its_own_numbers
     parsed = parse_answers("1. Ja\n4. 4, kanskje 5 om sommeren\n6. Flere benker", culture)
     assert "fornoyd" in parsed.unsure  # two values for question 4; "5 om sommeren" is not question 5
     assert "reise" not in parsed.answers and "reise" not in parsed.unsure
+
+
+def test_a_nested_option_is_named_by_its_own_words_and_the_longer_one_by_its_extra_word(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    survey = write_survey(tmp_path_factory, "drikkevatn-2026", "Drikkevatn", '''
+[[questions]]
+id = "drikk"
+text = "Kva drikk du oftast heime?"
+type = "choice"
+options = ["Vatn frå springen", "Flaskevatn", "Filtrert vatn frå springen", "Anna"]
+
+[[questions]]
+id = "innspel"
+text = "Har du andre innspel?"
+type = "text"
+required = false
+''', language="nn")
+    assert read_value("fra springen", survey.questions[0]).answer == "Vatn frå springen"
+    assert read_value("filtrert fra springen", survey.questions[0]).answer == "Filtrert vatn frå springen"
+    assert parse_answers("1 fra springen\n2 Nei takk", survey).answers == {"drikk": "Vatn frå springen"}
