@@ -115,6 +115,7 @@ def test_every_email_renders_in_every_language(kind, lang):
     }.get(kind, lambda: compose.notice_email(kind, r, {"language": lang}, snd, p, TEMPLATES, make.NOW))()
     m = make.parse(msg)
     assert m["Subject"].strip()
+    assert "{" not in m["Subject"]  # the join notice's subject once showed "Velkommen til {{ panel.name }}"
     assert f'<html lang="{lang}"' in make.html(msg)
     text = make.plain(msg)
     assert "Bærum kommune" in text  # the footer, in every email
