@@ -208,7 +208,7 @@ def mentions(text: str, question: Question) -> list[Mention]:
     for i, word in enumerate(w.words):
         if i in taken or word in FUNCTION_WORDS or (len(word) < 2 and not word.isdigit()):
             continue
-        best = _best_option(word, question, options)
+        best = _best_option(word, question)
         if best is not None:
             add(Mention(best[1], i, i + 1, best[0], "word"))
     found = _paired(found, w.words)
@@ -246,22 +246,22 @@ def _phrase_at(words: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
             if all(same_word(words[i + k], phrase[k]) >= 0.85 for k in range(n))]
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)  # the surveys being read at once; with MAX_WORDS_KEPT, a bound on the memory kept
 def _best_by_word(question: Question) -> dict[str, tuple[float, Option] | None]:
     """Each word's best option of `question`, kept: a reply repeats its words, every piece is
     scanned against every question, and the score of one word is the costliest step of reading."""
     return {}
 
 
-MAX_WORDS_KEPT = 20_000
+MAX_WORDS_KEPT = 5_000
 
 
-def _best_option(word: str, question: Question, options: tuple[Option, ...]) -> tuple[float, Option] | None:
+def _best_option(word: str, question: Question) -> tuple[float, Option] | None:
     """The one option `word` names best (none when two tie)."""
     kept = _best_by_word(question)
     if word in kept:
         return kept[word]
-    scores = [(_word_score(word, option), option) for option in options]
+    scores = [(_word_score(word, option), option) for option in options_of(question)]
     top = max((score for score, _ in scores), default=0.0)
     tied = [option for score, option in scores if top and score == top]
     if len(tied) > 1:
