@@ -304,6 +304,8 @@ def _polarity_mentions(w: Words, options: tuple[Option, ...], taken: set[int]) -
                 continue
             if polarity == "no" and words[start] in ("ikke", "ikkje", "not", "never", "aldri") and end - start == 1:
                 continue  # a bare "ikke" negates what follows; it is not the answer "Nei"
+            if words[start] == "jo" and end - start == 1 and start > 0 and w.clause[start - 1] == w.clause[start]:
+                continue  # "så vi parkerer jo ikke hjemme": the particle, not the answer "Jo"
             if len(targets) == 1:
                 out.append(Mention(targets[0], start, end, 0.95, polarity))
             else:  # "Ja" to "Ja, alltid" / "Ja, av og til": only a clear second word decides
@@ -378,21 +380,22 @@ def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]], found:
         return m
     words = list(w.words)
     clause = w.clause[m.start]
-    if any((x,) in lx.NEGATORS for x in m.option.phrases[0]):
+    said = _said_after(m, w, m.option.phrases[0])
+    if said == "lack":
+        # "Det mangler fortau": "det finnes ikke fortau", "ingen fortau" name the lack, they do not reject it
+        # ("alt unntatt hentedagene" still leaves out "For få hentedager")
+        if _negated(m, w, dk_spans, _ABSENT):
+            return Mention(m.option, m.start, m.end, max(m.strength, 0.8), m.via)
+        return Mention(m.option, m.start, m.end, m.strength, m.via, negated=_negated(m, w, dk_spans))
+    if said == "not":
         # The option says "not" itself ("Har ikke tid"): "jeg har ikke tid" names it, "jeg har tid" does not.
         near = [i for i in range(max(0, m.start - 4), min(len(words), m.end + 3))
                 if (words[i],) in lx.NEGATORS and w.clause[i] == clause]
         if near:
             return m if m.via == "phrase" else Mention(m.option, m.start, m.end, max(m.strength, 0.8), m.via)
         return Mention(m.option, m.start, m.end, min(m.strength, 0.45), m.via)
-    in_dk = {i for s, e in dk_spans for i in range(s, e)}
-    for start, end in lx.find_phrases(words[: m.start], lx.NEGATORS):
-        if w.clause[start] != clause or start in in_dk:
-            continue
-        if words[start : start + 2] in (["ikke", "bare"], ["ikkje", "berre"], ["not", "only"], ["ikke", "minst"]):
-            continue
-        if m.start - end <= 4:
-            return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)
+    if _negated(m, w, dk_spans):
+        return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)
     # The clause after it, if it starts "men"/"but": "Innspillkart har jeg prøvd, men det er ikke noe for meg."
     turn = next((i for i in range(m.end, len(words)) if w.clause[i] != clause), None)
     but = w.clause[turn] if turn is not None and words[turn] in ("men", "but") else None
@@ -402,6 +405,97 @@ def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]], found:
     if tail and lx.find_phrases([x for _, x in tail], lx.REJECTING):
         return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)
     return m
+
+
+def _negated(m: Mention, w: Words, dk_spans: list[tuple[int, int]],
+             negators: frozenset[tuple[str, ...]] = lx.NEGATORS) -> bool:
+    """A "not" shortly before the mention, in its clause (not "ikke bare", not inside "vet ikke")."""
+    words = list(w.words)
+    in_dk = {i for s, e in dk_spans for i in range(s, e)}
+    for start, end in lx.find_phrases(words[: m.start], negators):
+        if w.clause[start] != w.clause[m.start] or start in in_dk:
+            continue
+        if words[start : start + 2] in (["ikke", "bare"], ["ikkje", "berre"], ["not", "only"], ["ikke", "minst"]):
+            continue
+        if m.start - end <= 4:
+            return True
+    return False
+
+
+# "Not" that says a thing is not there ("det finnes ikke fortau", "ingen benker"), not "except" or "no to".
+_ABSENT = frozenset(p for p in lx.NEGATORS if p in {
+    (fold(x),) for x in ("ikke", "ikkje", "not", "no", "never", "aldri", "ingen", "inga", "uten", "utan", "without",
+                         "none")} | {("ikke", "noe"), ("ikkje", "noko")})
+# Words of an option that say something is missing: "Det mangler fortau", "For lite lys", "Too few benches".
+_LACK = frozenset(fold(w) for w in (
+    "mangler", "manglar", "mangel", "manglende", "manglande", "lite", "få", "savner", "saknar", "lack", "lacking",
+    "missing", "few", "little", "insufficient", "utilstrekkelig",
+))
+
+
+def _said_after(m: Mention, w: Words, option: tuple[str, ...]) -> str | None:
+    """ "not" when the option says "not" before what the mention names ("Har ikke tid": "tid"), "lack"
+    when it says that it is missing ("Det mangler fortau"); None when the mention names what comes before
+    the option's "not" ("Snø og is" of "Snø og is blir ikke fjernet tidlig nok") or the option says neither."""
+    at = next(((i, "not") for i, x in enumerate(option) if (x,) in lx.NEGATORS), None) or next(
+        ((i, "lack") for i, x in enumerate(option) if x in _LACK), None)
+    if at is None:
+        return None
+    typed = w.words[m.start:m.end]
+    before = option[:at[0]]
+    if at[0] > 0 and all(any(same_word(x, o) >= 0.85 for o in before) for x in typed if x not in FUNCTION_WORDS) \
+            and not any(any(same_word(x, o) >= 0.85 for o in option[at[0] + 1:]) for x in typed):
+        return None
+    return at[1]
+
+
+# --- a yes/no question answered by saying it -------------------------------------------------
+
+# Words of a yes/no question that carry no subject: "Har du …", "Kunne du tenkje deg …", "… dei siste fem åra".
+_SCAFFOLD = frozenset(fold(w) for w in (
+    "har", "hatt", "hadde", "have", "has", "had", "kan", "kunne", "could", "would", "vil", "ville", "will",
+    "skal", "bør", "din", "ditt", "dine", "deg", "dykk", "dere", "dei", "de", "you", "your", "yours", "oss", "noen",
+    "nokon", "noko", "noe", "any", "gang", "gong", "ever", "tenke", "tenkje", "tenkt", "like", "think",
+    "siste", "last", "years", "year", "åra", "årene", "år", "fem", "fire", "tre", "to", "ti", "egen", "eigen",
+    "own", "do", "does", "did", "are", "is", "was", "were", "være", "vere", "bli", "blitt", "selv", "sjølv",
+    "hvor", "kvar", "hva", "kva", "hvordan", "korleis", "nå", "no", "dag", "today", "now", "etter", "after",
+    "lage", "make", "gjøre", "gjere", "ha", "få", "bruke", "bruka", "use", "ønske", "ønskje", "want",
+    # the panel's own subject, in every question of every survey: it tells none of them apart
+    "kommune", "kommunen", "kommunens", "municipality", "council", "bærum", "innbyggere",
+    "innbyggarar", "residents", "panelet", "innbyggerpanelet",
+))
+# Words that say the thing is so, beside the subject: "Vi hadde vatn i kjellaren", "We do have a car".
+_AFFIRMING = frozenset(fold(w) for w in (
+    "har", "hadde", "hatt", "have", "has", "had", "do", "does", "did", "bruker", "brukar", "brukte", "use", "uses",
+    "used", "ønsker", "ønskjer", "vil", "ville", "want", "gjerne", "tenke", "tenkje", "liker", "likar",
+    "yes", "ja", "jo", "absolutt", "definitely", "sure", "selvfølgelig", "sjølvsagt", "eier", "eig", "own", "owns",
+))
+
+
+def restated(text: str, question: Question) -> str | None:
+    """ "yes" or "no" when the text says the question's own subject with or without a "not": "Vi har ikke
+    bil" to "Har husstanden din tilgang til bil?", "Regnbed kunne vi godt tenke oss", "We do have a car".
+    None when it says nothing of the subject, asks, or does not know."""
+    if "?" in text:
+        return None
+    w = words_of(text)
+    subject = [t for t in words_of(question.text).words
+               if t not in FUNCTION_WORDS and t not in _SCAFFOLD and len(t) >= 3 and not t.isdigit()]
+    said = [i for i, x in enumerate(w.words) if x not in FUNCTION_WORDS and x not in _SCAFFOLD and len(x) >= 3
+            and any(same_word(x, t) >= 0.85 for t in subject)]
+    if not said:
+        return None
+    words = list(w.words)
+    clauses = {w.clause[i] for i in said}
+    if any(w.clause[s] in clauses for s, _ in lx.find_phrases(words, lx.DONT_KNOW)):
+        return None
+    own = [x for i, x in enumerate(words) if w.clause[i] in clauses]
+    negated = lx.find_phrases(own, lx.NEGATORS) + lx.find_phrases(own, lx.REJECTING)
+    if any(own[s:s + 2] in (["ikke", "bare"], ["ikkje", "berre"], ["not", "only"]) for s, _ in negated):
+        return None  # "ikke bare bil": more than that, not a no
+    if negated:
+        return "no"
+    return "yes" if any(x in _AFFIRMING for x in own) else None
 
 
 # --- numbers ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mailbot.campaigns import AnswerValue, Question, QuestionType
 from mailbot.reading import lexicon as lx
-from mailbot.reading.evidence import FUNCTION_WORDS, Mention, mentions, numbers, options_of, words_of
+from mailbot.reading.evidence import FUNCTION_WORDS, Mention, mentions, numbers, options_of, restated, words_of
 from mailbot.reading.vocabulary import SKIP, SKIP_MARKS, fold
 
 MAX_VALUE_CHARS = 500
@@ -147,6 +147,8 @@ def read_choice(text: str, question: Question, anchored: bool) -> Value:
         kept = [m for m in named if not _conceded(text, m)]
         named = kept or named
     keys = list(dict.fromkeys(m.option.key for m in named))
+    if not keys and not rejected and (said := _said(text, question)) is not None:
+        return said
     if not keys:
         none = lx.find_phrases(list(words_of(text).words), lx.NONE)
         negating = [o for o in options_of(question) if any((x,) in lx.NEGATORS for x in o.phrases[0])]
@@ -184,21 +186,36 @@ def read_choice(text: str, question: Question, anchored: bool) -> Value:
     return Value(option, best * _hedge(text), evidence=f"«{_short(text)}»: {option}")
 
 
+RESTATED = 0.6  # "Vi har ikke bil" to "Har du bil?": a reading to confirm with the resident
+
+
+def _said(text: str, question: Question) -> Value | None:
+    """A yes/no question answered by saying its subject, with or without a "not"."""
+    options = options_of(question)
+    polarity = restated(text, question) if any(o.polarity == "no" for o in options) else None
+    targets = [o for o in options if o.polarity == polarity]
+    if polarity is None or len(targets) != 1:
+        return None
+    return Value(targets[0].text, RESTATED * _hedge(text),
+                 evidence=f"«{_short(text)}»: says {'not ' if polarity == 'no' else ''}what the question asks")
+
+
 def read_multi(text: str, question: Question, anchored: bool) -> Value:
     words = list(words_of(text).words)
     found = mentions(text, question)
     named, rejected = _chosen(found)
     # "Alle sammen" is the answer; "alt er bare på norsk" is a sentence about something else
     everything = [(s, e) for s, e in lx.find_phrases(words, lx.ALL)
-                  if not (e < len(words) and words[e] in _VERB_AFTER_ALL)]
+                  if not (e < len(words) and words[e] in _VERB_AFTER_ALL) and not _all_in_all(words, s, e)]
     clauses = words_of(text).clause
     by_key = any(m.via == "key" for m in found)
     if everything and clauses[everything[0][0]] == clauses[0] and not by_key and not any(
             w in ("ikke", "ikkje", "not") for w in words[max(0, everything[0][0] - 1):everything[0][0]]):
-        # "Alle sammen", "alt unntatt bøker"; not "A og C (hun går på alle foredragene)"
+        # "Alle sammen", "alt unntatt bøker"; not "A og C (hun går på alle foredragene)". Every thing the
+        # list names: not "Annet", "Vet ikke" or "Ingen av delene"
         left_out = {m.option.key for m in rejected}
-        chosen = tuple(o for o, k in zip(question.options, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", strict=False)
-                       if k not in left_out)
+        kept = {o.key for o in options_of(question) if not _not_a_thing(o.text)} - left_out
+        chosen = tuple(o.text for o in options_of(question) if o.key in kept)
         if chosen:
             sure = 0.95 if not left_out and len(words) <= 4 else 0.85
             return Value(chosen, sure * _hedge(text), evidence=f"«{_short(text)}»: all" + (
@@ -229,6 +246,19 @@ def read_multi(text: str, question: Question, anchored: bool) -> Value:
             return _unclear(f"usikkert valg: «{_short(text)}»")
         sure = min(sure, 0.6)
     return Value(chosen, sure * _hedge(text), evidence=f"«{_short(text)}»: {', '.join(chosen)}")
+
+
+def _all_in_all(words: list[str], start: int, end: int) -> bool:
+    """ "Fornøyd alt i alt", "all in all": overall, not every option."""
+    return words[end:end + 2] in (["i", "alt"], ["in", "all"]) or words[max(0, start - 2):start] in (
+        ["alt", "i"], ["all", "in"])
+
+
+def _not_a_thing(option: str) -> bool:
+    """An option that stands for no thing of the list: "Annet", "Vet ikke", "Ingen av disse"."""
+    words = list(words_of(option).words)
+    return (fold(option) in _OTHER or lx.has_phrase(words, lx.DONT_KNOW) and len(words) <= 3
+            or bool(lx.find_phrases(words, lx.NONE)) and len(words) <= 4)
 
 
 _VERB_AFTER_ALL = frozenset(("er", "var", "blir", "vart", "ble", "is", "was", "are", "har", "has", "kan", "skal",

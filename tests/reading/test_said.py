@@ -1,0 +1,94 @@
+"""Answers said in the resident's own sentence (issue 14): a yes/no question answered by saying its subject
+with or without a "not", an option that says something is missing named by "ikke"/"ingen", and "alt"
+that means every thing on the list (or nothing of the kind: "alt i alt")."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.campaigns import Survey
+from mailbot.reading import parse_answers
+from mailbot.reading.answers import SURE
+from mailbot.reading.values import read_value
+from tests.reading.conftest import write_survey
+
+GARDEN = '''
+[[questions]]
+id = "hage"
+text = "Har du egen hage eller tomt med hageavfall?"
+type = "choice"
+options = ["Ja", "Nei"]
+
+[[questions]]
+id = "kompost"
+text = "Kunne du tenke deg å kompostere hageavfallet selv?"
+type = "choice"
+options = ["Ja", "Nei", "Vet ikke"]
+
+[[questions]]
+id = "vanskelig"
+text = "Hva gjør det vanskelig å bli kvitt hageavfallet? Velg gjerne flere."
+type = "multi"
+options = ["Det mangler gjenvinningsstasjon i nærheten", "For få hentedager", "Greiner blir ikke hentet", "Annet"]
+
+[[questions]]
+id = "fornoyd"
+text = "Hvor fornøyd er du med hentingen av hageavfall?"
+type = "scale"
+min = 1
+max = 5
+min_label = "Svært misfornøyd"
+max_label = "Svært fornøyd"
+'''
+
+
+@pytest.fixture(scope="module")
+def garden(tmp_path_factory: pytest.TempPathFactory) -> Survey:
+    return write_survey(tmp_path_factory, "hageavfall-2026", "Hageavfall", GARDEN)
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("Vi har ikke hage, vi bor i blokk på Fornebu.", "Nei"),
+    ("We do have a garden, quite a big one.", "Ja"),
+    ("Ingen hage her, bare en liten balkong.", "Nei"),
+    ("Vi har hatt hage på Bekkestua i tretti år.", "Ja"),
+])
+def test_a_yes_no_question_answered_by_saying_its_subject(garden: Survey, text: str, answer: str) -> None:
+    value = read_value(text, garden.question("hage"), anchored=False)
+    assert value.answer == answer, text
+    assert value.confidence < SURE  # said, not ticked: read back to the resident before it is recorded
+
+
+@pytest.mark.parametrize("text", [
+    "I'd like to know what happens to the garden waste afterwards.",  # the subject, but no yes or no
+    "Hage? Det har jeg lurt på.",  # asks
+    "Så vi har jo en tomt, men jeg vet ikke om det blir noe hageavfall.",  # does not know
+    "Kommunen burde hente oftere.",  # the panel's own subject, in every question
+])
+def test_a_sentence_that_only_touches_the_subject_is_no_yes_or_no(garden: Survey, text: str) -> None:
+    value = read_value(text, garden.question("hage"), anchored=False)
+    assert value.answer not in ("Ja", "Nei"), text
+
+
+def test_a_modal_jo_inside_a_sentence_is_not_a_yes(garden: Survey) -> None:
+    value = read_value("Vi bor i leilighet, så vi har jo ikke noe hage.", garden.question("hage"), anchored=False)
+    assert value.answer == "Nei"
+
+
+def test_an_option_that_says_something_is_missing_is_named_by_a_not(garden: Survey) -> None:
+    question = garden.question("vanskelig")
+    value = read_value("Det finnes ingen gjenvinningsstasjon i nærheten, og greinene blir liggende.", question,
+                       anchored=False)
+    assert set(value.answer or ()) == {"Det mangler gjenvinningsstasjon i nærheten", "Greiner blir ikke hentet"}
+    # what comes before an option's own "not" names it without one; what comes after it needs one
+    assert read_value("Greiner", question, anchored=True).answer == ("Greiner blir ikke hentet",)
+
+
+def test_everything_is_every_thing_on_the_list_and_all_in_all_is_not_everything(garden: Survey) -> None:
+    question = garden.question("vanskelig")
+    value = read_value("Alt unntatt hentedagene", question, anchored=True)
+    assert value.answer == ("Det mangler gjenvinningsstasjon i nærheten", "Greiner blir ikke hentet")  # not "Annet"
+    assert read_value("Alt i alt er jeg fornøyd, 4.", question, anchored=False).answer is None
+    reply = parse_answers("Vi har ikke hage.\nAlle sammen\nAlt i alt fornøyd, en firer.", garden)
+    assert reply.answers.get("fornoyd") == 4
+    assert reply.answers.get("hage") == "Nei"
