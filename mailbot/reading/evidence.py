@@ -304,8 +304,11 @@ def _polarity_mentions(w: Words, options: tuple[Option, ...], taken: set[int]) -
                 continue
             if polarity == "no" and words[start] in ("ikke", "ikkje", "not", "never", "aldri") and end - start == 1:
                 continue  # a bare "ikke" negates what follows; it is not the answer "Nei"
-            if words[start] == "jo" and end - start == 1 and start > 0 and w.clause[start - 1] == w.clause[start]:
-                continue  # "så vi parkerer jo ikke hjemme": the particle, not the answer "Jo"
+            if words[start] in ("jo", "no") and end - start == 1 and start > 0 \
+                    and w.clause[start - 1] == w.clause[start]:
+                # "så vi parkerer jo ikke hjemme": the particle, not the answer "Jo"; "eg bur i Asker no" is
+                # Nynorsk "now"; "I have no car" says no of the car, not the answer "No"
+                continue
             if len(targets) == 1:
                 out.append(Mention(targets[0], start, end, 0.95, polarity))
             else:  # "Ja" to "Ja, alltid" / "Ja, av og til": only a clear second word decides

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -78,11 +79,17 @@ def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterab
 
     parsed = None
     command = classification.command
+    apart = False  # the command stood in a paragraph of its own, apart from the answers
     if survey is not None and new_text is not None and kind != "bounce":
         typed = new_text.with_context
         if command is not None and command.said:
-            typed = typed.replace(command.said, "", 1)  # the command is not an answer
+            typed, apart = _without_command(typed, command.said, survey)
         parsed = parse_answers(typed, survey, new_text.original, _signer(msg))
+        if not parsed.answers and not parsed.unsure and (extra := _typed_in_subject(subject, survey)):
+            # "Re: Parkering i Bærum - 1A 2C 3 4 4 AB": answered in the subject line, the body left empty
+            # (only answers count there: "Påminnelse:" or a word of the subject's own is no unclear answer)
+            in_subject = parse_answers(extra, survey, "", "")
+            parsed = in_subject if in_subject.answers and not in_subject.unsure else parsed
         if kind == "auto-reply" and set(parsed.answers) - set(parsed.confirm) and not classification.firmly_automatic:
             # Wording alone said "away"; a person who answers the questions is not a machine.
             kind = "reply"
@@ -98,6 +105,11 @@ def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterab
         if firm and parsed is not None:  # beside firm answers, a numbered text answer is an answer too
             firm.update({q: a for q, a in answers.items()
                          if q in text_questions and parsed.confidence.get(q, 0) >= 0.9})
+        if apart and len(answers) >= 2:
+            # "Kvaliteten er god, 4. Trykket er også godt, 4. ¶ De kan melde meg ut etter denne": a reply that
+            # answers and, in a paragraph of its own, leaves; its answers are read like any reply's (one
+            # stray reading is the command's own words: "ber om at dere sletter alle opplysninger")
+            firm = answers
         answers = firm
     if kind == "command" and not answers:
         unsure = {}  # "AVMELD. Jeg flytter til Polen": the rest of a command is not a half-read answer
@@ -116,6 +128,30 @@ def read_message(raw: bytes, survey: Survey | None = None, own_addresses: Iterab
         needs_human=_why_human(kind, text, answers, unsure, survey is not None),
         subject=subject,
     )
+
+
+def _without_command(typed: str, said: str, survey: Survey) -> tuple[str, bool]:
+    """The text without the command: its whole paragraph when other paragraphs hold the answers and it
+    answers nothing itself ("Dette er siste gongen eg svarar. De kan melde meg ut …" is no free text)."""
+    paragraphs = re.split(r"\n\s*\n", typed)
+    mine = next((p for p in paragraphs if said in p), None)
+    others = [p for p in paragraphs if p is not mine and p.strip() and not p.lstrip().startswith(">")]
+    if mine is not None and others and not parse_answers(mine.replace(said, "", 1), survey).answers:
+        return "\n\n".join(p for p in paragraphs if p is not mine), True
+    return typed.replace(said, "", 1), False  # the command is not an answer
+
+
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|sv|aw|vs|fw|fwd|vb|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+
+
+def _typed_in_subject(subject: str, survey: Survey) -> str:
+    """What the resident added to the invitation's subject, or "" (the subject is the survey's title)."""
+    rest = _REPLY_PREFIX.sub("", subject or "").strip()
+    at = rest.casefold().find(survey.title.casefold())
+    if at < 0:
+        return ""
+    rest = (rest[:at] + " " + rest[at + len(survey.title):]).strip(" -–—:;,|")
+    return rest if any(c.isalnum() for c in rest) else ""
 
 
 def _signer(msg: Message) -> str:

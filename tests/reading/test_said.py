@@ -92,3 +92,37 @@ def test_everything_is_every_thing_on_the_list_and_all_in_all_is_not_everything(
     reply = parse_answers("Vi har ikke hage.\nAlle sammen\nAlt i alt fornøyd, en firer.", garden)
     assert reply.answers.get("fornoyd") == 4
     assert reply.answers.get("hage") == "Nei"
+
+
+def _mail(subject: str, body: str) -> bytes:
+    from email.message import EmailMessage
+    msg = EmailMessage()
+    msg["From"] = "Kari Nordmann <kari@example.no>"
+    msg["To"] = "innbyggerpanel@baerum.example.no"
+    msg["Subject"] = subject
+    msg["Date"] = "Tue, 03 Feb 2026 10:00:00 +0100"
+    msg.set_content(body)
+    return bytes(msg)
+
+
+def test_answers_typed_in_the_subject_line_are_read(garden: Survey) -> None:
+    from mailbot.reading import Route, read_message
+    quote = "\n\n> Hei Kari,\n> 1. Har du egen hage eller tomt med hageavfall?\n"
+    reading = read_message(_mail("SV: Hageavfall - 1A 2B 3 B,C 4 4", "Sendt fra min iPhone" + quote), garden)
+    assert reading.answers == {"hage": "Ja", "kompost": "Nei", "vanskelig": ("For få hentedager",
+                               "Greiner blir ikke hentet"), "fornoyd": 4}
+    bare = read_message(_mail("SV: Hageavfall", "Takk!" + quote), garden)
+    assert not bare.answers and bare.route is Route.HUMAN  # the subject is only the title: nothing read there
+
+
+def test_a_reply_that_answers_and_then_leaves_keeps_its_answers_and_no_free_text_from_the_farewell(
+        garden: Survey) -> None:
+    from mailbot.reading import read_message
+    body = ("Ja, vi har hage. Kompostere selv? Nei. Med hentingen er jeg middels fornøyd, 3.\n\n"
+            "Dette er siste gangen jeg svarer. Dere kan melde meg ut av panelet etter denne, jeg flytter til Voss.\n")
+    reading = read_message(_mail("SV: Hageavfall", body), garden)
+    assert reading.command == "unsubscribe"
+    assert reading.answers.get("hage") == "Ja" and reading.answers.get("fornoyd") == 3
+    assert not any("siste" in str(v) for v in reading.answers.values())
+    stop = read_message(_mail("SV: Hageavfall", "STOPP\n\nHilsen Kari"), garden)
+    assert stop.command == "unsubscribe" and not stop.answers
