@@ -34,6 +34,7 @@ _WANT = r"(?:vil|onsker|onskjer|ynskjer|onske|ynskje|want|wish|would like|vil gj
 
 UNSUBSCRIBE = _rx(
     rf"\b(?:meld|melde|melder|meldt)\s+{_ME}\s+(?:av|ut|of|ifra)\b",
+    r"\b(?:meldast|meldes|bli\s+meldt|verte\s+meldt)\s+(?:ut|av)\b|\b(?:bli|verte)\s+utmeld",  # "vil eg meldast ut"
     rf"\b(?:ta|tar|fjern|fjerne|fjerner|stryk|stryke|slett|slette|take|remove|drop|strike)\s+{_ME}\s+"
     rf"(?:av|ut|bort|vekk|fra|fraa|fra|of|off|out|from)\b(?:\s+\w+){{0,4}}\s+{_MAIL}",
     rf"\b(?:take|remove|drop)\s+{_ME}\s+(?:off|from|out)\b",

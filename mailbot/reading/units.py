@@ -46,8 +46,8 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
     the signature, not an answer.
     """
     names = frozenset(fold(signer).split())
-    lines = [piece[:MAX_LINE_CHARS] for line in text[:MAX_TEXT_CHARS].splitlines()[:MAX_LINES]
-             for piece in _at_labels(line)]
+    lines = [_LEAD_IN.sub("", piece[:MAX_LINE_CHARS], count=1)
+             for line in text[:MAX_TEXT_CHARS].splitlines()[:MAX_LINES] for piece in _at_labels(line)]
     units: list[Unit] = []
     anchor: Question | None = None
     anchored: list[str] = []
@@ -274,6 +274,13 @@ def _firm(line: str, pieces: list[tuple[Question, Value, str]]) -> bool:
         return punctuated
     short = len(pieces[0][2].split()) <= 4  # "3 2 eller 3", "1 A og B": an answer to ask about, not prose
     return punctuated or value.ok or bool(value.problem and short)
+
+
+# "Berre svar på 3: 9", "Answering only question 2: B": the words before a numbered answer
+_LEAD_IN = re.compile(
+    r"^\s*(?:(?:berre|bare|kun|only|just)\s+)?(?:svar(?:er|ar|t)?|answer(?:ing)?|answers)\s+(?:(?:berre|bare|kun|only|"
+    r"just)\s+)?(?:på|paa|to|til|for)\s+(?:spørsmål|spm\.?|nummer|nr\.?|question|q|punkt)?\s*(?=\d{1,2}\s*[.:)]\s*\S)",
+    re.I)
 
 
 def looks_numbered(line: str) -> int | None:

@@ -386,6 +386,8 @@ def read_text(text: str) -> Value:
     """The resident's own words as written, emoji and all; "vet ikke" and "-" are no answer."""
     words = "\n".join(" ".join(line.split()) for line in text.strip().splitlines())  # the resident's line breaks kept
     words = _LEAD_LABEL.sub("", words, count=1)
+    if "\n" not in words.strip():
+        words = _BULLET_MARK.sub("", words, count=1)  # "* send fleire bussar …": a lone list mark is no word of it
     plain = clean(" ".join(words.split()))
     if plain in SKIP_MARKS or fold(plain) in SKIP or fold(plain) in _NO_COMMENT or (
         lx.has_phrase(list(words_of(plain).words), lx.DONT_KNOW) and len(plain.split()) <= 4
@@ -401,6 +403,7 @@ _NO_COMMENT = frozenset(fold(w) for w in (
     "no, thanks", "no thank you", "nope", "nix"))
 
 
+_BULLET_MARK = re.compile(r"^\s*[*•·▪◦‣-]\s+(?=\S)")
 # "Svar: …", "Forslag: …": a label the resident put in front of the answer, not part of it.
 _LEAD_LABEL = re.compile(
     r"^\s*(?:mitt\s+|mine\s+|my\s+)?(?:svar|svaret|answer|forslag|forslaget|kommentar|innspel|innspill|ideer|idear|"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.campaigns import Survey
+from mailbot.campaigns import Question, QuestionType, Survey
 from mailbot.reading import parse_answers
 from mailbot.reading.answers import SURE
 from mailbot.reading.values import read_value
@@ -40,6 +40,9 @@ max = 5
 min_label = "Svært misfornøyd"
 max_label = "Svært fornøyd"
 '''
+
+
+IDEA = Question(id="ide", number=5, text="Har du andre innspill om hageavfall?", type=QuestionType.TEXT)
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +129,20 @@ def test_a_reply_that_answers_and_then_leaves_keeps_its_answers_and_no_free_text
     assert not any("siste" in str(v) for v in reading.answers.values())
     stop = read_message(_mail("SV: Hageavfall", "STOPP\n\nHilsen Kari"), garden)
     assert stop.command == "unsubscribe" and not stop.answers
+
+
+def test_a_numbered_answer_after_a_lead_in_and_a_lone_list_mark_before_a_free_text(garden: Survey) -> None:
+    reply = parse_answers("Berre svar på 4: 2. Resten passar ikkje for meg.", garden)
+    assert reply.answers == {"fornoyd": 2}
+    text = IDEA
+    assert read_value("* Hent greiner oftere om våren!", text, anchored=True).answer == "Hent greiner oftere om våren!"
+    listed = "- greiner\n- løv"
+    assert read_value(listed, text, anchored=True).answer == listed  # a list of the resident's own is as written
+
+
+def test_leaving_said_in_nynorsk_passive_is_a_command() -> None:
+    from mailbot.reading.intents import UNSUBSCRIBE
+    from mailbot.reading.vocabulary import fold
+    assert UNSUBSCRIBE.search(fold("Og så vil eg gjerne meldast ut av panelet etter denne."))
+    assert not UNSUBSCRIBE.search(fold("Eg meldte frå om hullet i vegen i fjor."))
+    assert not UNSUBSCRIBE.search(fold("Det meldes regn hele helga, så jeg svarer senere."))
