@@ -96,7 +96,9 @@ def options_of(question: Question) -> tuple[Option, ...]:
         phrases = [words] + [tuple(p.split()) for group in EQUIVALENTS if " ".join(words) in group
                              for p in group if p != " ".join(words)]
         polarity = _polarity(words)
-        parts = () if polarity == "dk" else _parts(words, tuple(w for w in distinct if (w,) not in lx.NEGATORS
+        # ("aldri" is a frequency too: it names "Sjeldnere eller aldri", where "ikke" names nothing)
+        parts = () if polarity == "dk" else _parts(words, tuple(w for w in distinct if ((w,) not in lx.NEGATORS
+                                                                 or w in ("aldri", "never"))
                                                                  and w not in _POLAR and w not in _LIGHT_VERBS
                                                                  and w not in _VAGUE))
         parts += _clauses(words)
@@ -122,6 +124,7 @@ _LIGHT_VERBS = frozenset(fold(w) for w in (
 _VAGUE = frozenset(fold(w) for w in (
     "noen", "noe", "nokre", "noko", "nokon", "some", "few", "several", "gang", "ganger", "gong", "gonger",
     "time", "times", "hver", "kvar", "every", "each", "men", "but", "gjerne", "også", "og", "òg", "likevel",
+    "nesten", "nærmast", "nearly", "almost",  # "Nesten aldri" is never, not "Dagleg eller nesten dagleg"
 ))
 
 
@@ -397,7 +400,7 @@ def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]], found:
         if near:
             return m if m.via == "phrase" else Mention(m.option, m.start, m.end, max(m.strength, 0.8), m.via)
         return Mention(m.option, m.start, m.end, min(m.strength, 0.45), m.via)
-    if _negated(m, w, dk_spans):
+    if _negated(m, w, dk_spans) or _fronted_and_negated(m, w):
         return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)
     # The clause after it, if it starts "men"/"but": "Innspillkart har jeg prøvd, men det er ikke noe for meg."
     turn = next((i for i in range(m.end, len(words)) if w.clause[i] != clause), None)
@@ -423,6 +426,22 @@ def _negated(m: Mention, w: Words, dk_spans: list[tuple[int, int]],
         if m.start - end <= 4:
             return True
     return False
+
+
+_FRONT = frozenset(("men", "but", "og", "and", "så", "sa", "mens"))
+_NOT_AFTER = frozenset(("ikke", "ikkje", "aldri", "never", "not", "ei"))
+
+
+def _fronted_and_negated(m: Mention, w: Words) -> bool:
+    """The thing put first in its clause and denied after the verb: "Leksehjelp har vi ikke trengt", "men
+    e-bøkene i appen har jeg aldri fått til å virke", "morgen trenger jeg ikke"."""
+    clause = w.clause[m.start]
+    first = next(i for i, c in enumerate(w.clause) if c == clause)
+    if any(w.words[i] not in _FRONT and w.words[i] not in FUNCTION_WORDS for i in range(first, m.start)):
+        return False
+    after = [i for i in range(m.end, min(len(w.words), m.end + 5)) if w.clause[i] == clause]
+    # the verb and who: "har vi", "trenger jeg"; the "not" within two words after them
+    return any(w.words[i] in _NOT_AFTER and i - m.end in (2, 3) for i in after)
 
 
 # "Not" that says a thing is not there ("det finnes ikke fortau", "ingen benker"), not "except" or "no to".
@@ -472,6 +491,7 @@ _AFFIRMING = frozenset(fold(w) for w in (
     "har", "hadde", "hatt", "have", "has", "had", "do", "does", "did", "bruker", "brukar", "brukte", "use", "uses",
     "used", "ønsker", "ønskjer", "vil", "ville", "want", "gjerne", "tenke", "tenkje", "liker", "likar",
     "yes", "ja", "jo", "absolutt", "definitely", "sure", "selvfølgelig", "sjølvsagt", "eier", "eig", "own", "owns",
+    "var", "vært", "vore", "innom", "besøkt", "besøkte", "been", "was", "went", "visited",
 ))
 
 
@@ -579,11 +599,14 @@ def _number_word(word: str | None) -> tuple[int | None, str]:
         return (int(word), "digit") if len(word) <= 3 else (None, "")
     if word in GRADE_WORDS:
         return GRADE_WORDS[word], "grade"
+    if (digits := _DIGIT_GRADE.match(word)) is not None:
+        return int(digits.group(1)), "grade"  # "en 4'er", "ein 5-ar"
     if word in NUMBER_WORDS:
         return NUMBER_WORDS[word], "word"
     return None, ""
 
 
+_DIGIT_GRADE = re.compile(r"^(\d{1,2})['’-]?(?:er|ar|ern|aren)$")
 _DATE_OR_TIME = re.compile(r"\d{1,2}[.:]\d{2}|\d{1,2}\.\s?\d{1,2}\.|\d{1,2}\.\s?(?:[a-zæøå]{3,9})\b|\d{4}")
 
 

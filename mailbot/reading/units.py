@@ -431,6 +431,12 @@ def typed_into_original(original: str, survey: Survey) -> list[Unit]:
 _ANSWER_MARK = re.compile(r"^(?:>{1,3}|-+>|=>|→)\s*(?=\S)")
 
 
+_LATER = re.compile(
+    r"\b(?:jeg|eg|vi|i|we)(?:'ll|\s+will|\s+skal|\s+ska)?\s+(?:svarer|svarar|svare|answer|reply|respond|get back)"
+    r"(?:\s+\w+){0,2}\s+(?:senere|seinare|later|i\s+helgen|i\s+helga|i\s+morgen|tomorrow|snart|soon|"
+    r"this weekend|neste\s+uke|neste\s+veke|next week|når\s+jeg\s+har\s+tid)\b", re.I)
+
+
 def is_chatter(text: str) -> bool:
     """Greetings, thanks, "Her er svarene mine:" and other lines that answer nothing."""
     stripped = text.strip()
@@ -447,6 +453,8 @@ def is_chatter(text: str) -> bool:
         return True  # "Svarene står under hvert spørsmål (i rødt)."
     if lx.find_phrases(words, lx.SURVEY_WORDS) and lx.find_phrases(words, lx.SKIPPING) and len(words) <= 25:
         return True  # "Dei andre spørsmåla hoppar eg over, eg flytta hit i fjor": about the survey, no answer
+    if _LATER.search(stripped) and len(words) <= 10:
+        return True  # "Takk, jeg svarer i helgen!": a promise to answer, no answer yet
     spans = lx.find_phrases(words, lx.CHATTER)
     if spans and spans[0][0] == 0:
         covered = sum(e - s for s, e in spans)

@@ -146,3 +146,46 @@ def test_leaving_said_in_nynorsk_passive_is_a_command() -> None:
     assert UNSUBSCRIBE.search(fold("Og så vil eg gjerne meldast ut av panelet etter denne."))
     assert not UNSUBSCRIBE.search(fold("Eg meldte frå om hullet i vegen i fjor."))
     assert not UNSUBSCRIBE.search(fold("Det meldes regn hele helga, så jeg svarer senere."))
+
+
+def test_a_thing_put_first_and_denied_after_the_verb_is_rejected(culture: Survey) -> None:
+    question = culture.question("tilbud")
+    value = read_value("Kino går jeg på hver måned. Teater har jeg aldri likt.", question, anchored=False)
+    assert value.answer == ("Kino",)
+    value = read_value("Jeg vil ha kafé, men kino trenger jeg ikke.", question, anchored=False)
+    assert value.answer == ("Kafé",)
+
+
+def test_a_grade_written_with_digits_and_nearly_never(tmp_path_factory: pytest.TempPathFactory,
+                                                      garden: Survey) -> None:
+    assert read_value("Helt ok, kanskje en 4'er.", garden.question("fornoyd"), anchored=False).answer == 4
+    often = write_survey(tmp_path_factory, "ofte-2026", "Hvor ofte", '''
+[[questions]]
+id = "ofte"
+text = "Hvor ofte leverer du hageavfall?"
+type = "choice"
+options = ["Daglig eller nesten daglig", "Hver uke", "Sjeldnere eller aldri"]
+''')
+    assert read_value("Nesten aldri", often.question("ofte"), anchored=True).answer == "Sjeldnere eller aldri"
+
+
+def test_a_promise_to_answer_later_is_no_answer(garden: Survey) -> None:
+    from mailbot.reading.units import is_chatter
+    assert is_chatter("Takk, jeg svarer i helgen! 😊")
+    assert is_chatter("I'll answer later this week, sorry")
+    assert not is_chatter("Jeg svarer Ja på den første")
+    assert parse_answers("Takk, jeg svarer i helgen! 😊", garden).answers == {}
+
+
+def test_a_visit_said_is_a_yes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    survey = write_survey(tmp_path_factory, "fornebu-2026", "Biblioteket", '''
+[[questions]]
+id = "besok"
+text = "Har du besøkt det nye biblioteket på Fornebu?"
+type = "choice"
+options = ["Ja", "Nei"]
+''')
+    question = survey.question("besok")
+    assert read_value("Var innom biblioteket på Fornebu i februar, flott bygg!", question,
+                      anchored=False).answer == "Ja"
+    assert read_value("Har ikke vært på Fornebu enda.", question, anchored=False).answer == "Nei"
