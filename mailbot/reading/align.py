@@ -223,11 +223,14 @@ def _best_pairs(pieces: list[tuple[str, str, Unit]], fits: list[list[tuple[Value
         for j in range(m - 1, -1, -1):
             score = fits[i][j][1]
             ways = [(best[i + 1][j + 1], 2)]
-            if questions[j].type is not QuestionType.TEXT and pieces[i][1] == "sentence" and not (
-                    j + 1 < m and _named_options(questions[j]) and _named_options(questions[j + 1])):
-                # "Ja, jeg går dit for å lese aviser" answers a yes/no and an options question; one sentence
-                # is not read for two lists of options ("flere møteplasser" is not a joy and a wish at once)
-                ways.append((best[i][j + 1] - score * (1 - REUSE), 3))
+            if questions[j].type is not QuestionType.TEXT and pieces[i][1] == "sentence" and j + 1 < m \
+                    and fits[i][j + 1][1] > 0 and not (
+                        _named_options(questions[j]) and _named_options(questions[j + 1])
+                        or questions[j].type is questions[j + 1].type is QuestionType.SCALE):
+                # "Ja, jeg går dit for å lese aviser" answers a yes/no and the very next question; one sentence
+                # is not read for two lists of options ("flere møteplasser" is not a joy and a wish at once), nor
+                # one number for two scales ("Eg gjev stasjonsparkeringa ein firar" is not also the next grade)
+                ways.append((fits[i][j + 1][1] + cont[i][j + 1] - score * (1 - REUSE), 3))
             if i + 1 < n and fits[i + 1][j][1] > 0 and _together(pieces[i], pieces[i + 1], questions[j]):
                 # One answer cut in two ("Mobil, PC" at its comma; a free text in two sentences) counts once:
                 # a cut into more pieces must not read better for that alone. Two sentences naming options
@@ -249,7 +252,7 @@ def _best_pairs(pieces: list[tuple[str, str, Unit]], fits: list[list[tuple[Value
             continue
         pairs.append((i, j))
         move = how[i][j]
-        joined = move == 4
+        joined = move in (3, 4)  # the same piece on the next question, or the next piece on this one
         i, j = (i + 1, j + 1) if move == 2 else (i, j + 1) if move == 3 else (i + 1, j)
     return _with_neighbours(pairs, pieces, fits, questions), best[0][0]
 
@@ -348,6 +351,8 @@ def _names_something(text: str) -> bool:
 def _text_fit(text: str, kind: str, question: Question, common: frozenset[str]) -> tuple[Value, float]:
     if re.fullmatch(r"\s*(?:[A-ZÆØÅ]\.?){1,2}\s*", text):
         return Value(), 0.0  # "K", "K.H.": the initials a reply is signed with, not a free text
+    if re.fullmatch(r"\s*\d{1,2}(?:\s*(?:,|/|-|–|eller|or|og|and|til)\s*\d{1,2})*\s*[.!]?\s*", text):
+        return Value(), 0.0  # "6 eller 7": a grade in doubt, asked about on its scale, never a free text
     value = read_text(text)
     if not value.ok:
         return value, 0.05 if value.skipped else 0.0

@@ -423,6 +423,8 @@ def _negated(m: Mention, w: Words, dk_spans: list[tuple[int, int]],
             continue
         if words[start : start + 2] in (["ikke", "bare"], ["ikkje", "berre"], ["not", "only"], ["ikke", "minst"]):
             continue
+        if words[start:end] == ["mindre"] and end != m.start:
+            continue  # "mindre kino": less of it; "køyre mindre er betre bussar": about something else
         if m.start - end <= 4:
             return True
     return False

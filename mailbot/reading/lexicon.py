@@ -59,6 +59,9 @@ REJECTING = _phrases(
     "trenger vi ikke", "treng vi ikkje", "trenger jeg ikke", "treng eg ikkje", "behøver vi ikke",
     "er ikke så viktig", "er ikkje så viktig", "er mindre viktig", "less important", "not important",
     "not so much", "not really", "don't need", "dont need", "do not need",
+    # "Høyere parkeringsavgift er det siste jeg vil ha"
+    "er det siste jeg vil ha", "er det siste eg vil ha", "det siste vi trenger", "det siste me treng",
+    "the last thing i want", "the last thing we need",
 )
 # Hedges: the answer is meant, but a careful reader would like to hear it confirmed.
 HEDGES = _phrases(

@@ -120,6 +120,10 @@ def same_word(typed: str, target: str) -> float:
         return 1.0
     if _synonyms(typed) & _synonyms(target):
         return 0.95
+    # Typos and compounds are looked for among forms spelled like the word itself: "flere" has the lemma
+    # "mange", which is one letter from "mangle" ("mangler"), but no typo of "flere" is.
+    typed_forms = frozenset(f for f in typed_forms if f[:2] == typed[:2])
+    target_forms = frozenset(f for f in target_forms if f[:2] == target[:2])
     if len(target) >= 5 and len(typed) >= 5:
         limit = 1 if len(target) < 8 else 2
         if any(Levenshtein.distance(a, b, score_cutoff=limit) <= limit for a in typed_forms for b in target_forms

@@ -189,3 +189,42 @@ options = ["Ja", "Nei"]
     assert read_value("Var innom biblioteket på Fornebu i februar, flott bygg!", question,
                       anchored=False).answer == "Ja"
     assert read_value("Har ikke vært på Fornebu enda.", question, anchored=False).answer == "Nei"
+
+
+def test_one_grade_in_a_sentence_answers_one_scale_and_a_doubtful_grade_is_no_free_text(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    survey = write_survey(tmp_path_factory, "stasjon-2026", "Stasjonen", '''
+[[questions]]
+id = "stasjon"
+text = "Hvilket terningkast gir du parkeringen ved stasjonen?"
+type = "scale"
+min = 1
+max = 6
+
+[[questions]]
+id = "fornoyd"
+text = "Hvor fornøyd er du alt i alt, fra 0 til 10?"
+type = "scale"
+min = 0
+max = 10
+
+[[questions]]
+id = "innspill"
+text = "Har du andre innspill?"
+type = "text"
+required = false
+''')
+    reply = parse_answers("Eg gjev stasjonsparkeringa ein firar. Nøgd alt i alt? Tja, ein femmar.", survey)
+    assert reply.answers.get("stasjon") == 4 and reply.answers.get("fornoyd") == 5
+    doubt = parse_answers("Terningkast 3.\n6 eller 7", survey)
+    assert "innspill" not in doubt.answers and "fornoyd" not in doubt.answers
+
+
+def test_the_last_thing_wanted_is_rejected_and_driving_less_is_no_not(culture: Survey,
+                                                                      garden: Survey) -> None:
+    value = read_value("Teater er det siste jeg vil ha, men kino hadde vært fint.", culture.question("tilbud"),
+                       anchored=False)
+    assert value.answer == ("Kino",)
+    value = read_value("Det som ville fått meg til å levere mindre er flere hentedager.",
+                       garden.question("vanskelig"), anchored=False)
+    assert value.answer == ("For få hentedager",)
