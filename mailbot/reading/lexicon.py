@@ -98,11 +98,19 @@ CORRECTIONS = _phrases(
     "sorry", "beklager", "oops", "oi", "glem det", "gløym det", "scratch that", "rather", "heller",
 )
 # The middle of an odd scale, said in words.
+# Not having chosen between the options named: "B or D, can't decide".
+UNDECIDED = _phrases(
+    "can't decide", "cant decide", "cannot decide", "can not decide", "not sure which", "undecided",
+    "klarer ikke å bestemme meg", "klarer ikkje å bestemme meg", "kan ikke bestemme meg", "kan ikkje bestemme meg",
+    "klarer ikke å velge", "klarer ikkje å velje", "vet ikke hvilken", "veit ikkje kva", "usikker på hvilken",
+    "usikker", "vanskelig å velge", "vanskeleg å velje", "hard to choose", "hard to say", "torn between",
+)
 SCALE_MIDDLE = _phrases(
     "middels", "midt på treet", "midt imellom", "midt i mellom", "midt mellom", "nøytral", "nøytralt",
     "verken eller", "verken fornøyd eller misfornøyd", "hverken eller", "så som så", "sånn passe", "sann passe",
     "passe", "medium", "average", "neutral", "in the middle", "middling", "so so", "so-so", "halvveis",
-    "både og", "baade og", "midt på", "i midten", "gjennomsnittlig",
+    "både og", "baade og", "midt på", "i midten", "gjennomsnittlig", "somewhere in the middle", "middle",
+    "somewhere in between", "in between",
 )
 # Words after a number that make it a count of something, not a value on the scale.
 COUNTED = frozenset(fold(w) for w in (

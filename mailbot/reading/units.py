@@ -46,7 +46,8 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
     the signature, not an answer.
     """
     names = frozenset(fold(signer).split())
-    lines = [_LEAD_IN.sub("", piece[:MAX_LINE_CHARS], count=1)
+    last = f"{survey.questions[-1].number}: " if survey.questions else ""
+    lines = [_LAST_ONLY.sub(last, _LEAD_IN.sub("", piece[:MAX_LINE_CHARS], count=1), count=1)
              for line in text[:MAX_TEXT_CHARS].splitlines()[:MAX_LINES] for piece in _at_labels(line)]
     units: list[Unit] = []
     anchor: Question | None = None
@@ -281,6 +282,13 @@ _LEAD_IN = re.compile(
     r"^\s*(?:(?:berre|bare|kun|only|just)\s+)?(?:svar(?:er|ar|t)?|answer(?:ing)?|answers)\s+(?:(?:berre|bare|kun|only|"
     r"just)\s+)?(?:på|paa|to|til|for)\s+(?:spørsmål|spm\.?|nummer|nr\.?|question|q|punkt)?\s*(?=\d{1,2}\s*[.:)]\s*\S)",
     re.I)
+
+
+# "Just the last question from me: …", "Bare det siste spørsmålet: …": what follows answers the last question
+_LAST_ONLY = re.compile(
+    r"^\s*(?:(?:just|only|bare|berre|kun)\s+)?(?:(?:svar(?:er|ar)?|answer(?:ing)?)\s+(?:på|paa|to)\s+)?"
+    r"(?:the\s+last\s+(?:question|one)|det\s+siste\s+spørsmålet|det\s+siste\s+spørsmålet\s+|siste\s+spørsmål(?:et)?"
+    r"|det\s+siste)(?:\s+(?:from|fra|frå)\s+(?:me|meg))?\s*:\s*(?=\S)", re.I)
 
 
 def looks_numbered(line: str) -> int | None:

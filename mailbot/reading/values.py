@@ -231,6 +231,9 @@ def read_multi(text: str, question: Question, anchored: bool) -> Value:
     both = {m.option.key for m in named} & {m.option.key for m in rejected}
     if both:
         return _unclear(f"uklart svar: «{_short(text)}»")
+    if len({m.option.key for m in named}) > 1 and lx.has_phrase(words, lx.UNDECIDED) and any(
+            x in ("eller", "or", "enten", "either") for x in words):
+        return _unclear(f"ikke bestemt: «{_short(text)}»")  # "B or D, can't decide": she has not chosen
     keys = {m.option.key for m in named}
     chosen = tuple(o.text for o in sorted({m.option.key: m.option for m in named}.values(), key=lambda o: o.key)
                    if o.key in keys)
@@ -349,6 +352,9 @@ def read_scale(text: str, question: Question, anchored: bool) -> Value:
     if misfit and not usable:
         return _unclear(f"«{_short(text)}» passer ikke skalaen {low}–{high}")
     if not usable:
+        words = list(words_of(text).words)
+        if anchored and any(s == 0 for s, _ in lx.find_phrases(words, lx.DONT_KNOW)):
+            return SKIPPED  # "vet ikke, har aldri sett noe": no grade given, and why
         return Value(problem=f"forstod ikke «{_short(text)}» som et tall fra {low} til {high}") if anchored else NOTHING
     values = list(dict.fromkeys(n.value for n in usable))
     if len(values) > 1:

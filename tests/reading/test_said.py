@@ -228,3 +228,55 @@ def test_the_last_thing_wanted_is_rejected_and_driving_less_is_no_not(culture: S
     value = read_value("Det som ville fått meg til å levere mindre er flere hentedager.",
                        garden.question("vanskelig"), anchored=False)
     assert value.answer == ("For få hentedager",)
+
+
+ACTIVITY = '''
+[[questions]]
+id = "often"
+text = "How often do you go to the activity centre at Bekkestua?"
+type = "choice"
+options = ["Every week", "Now and then", "Never"]
+
+[[questions]]
+id = "wanted"
+text = "Which activities would you like the centre to offer? Choose as many as you like."
+type = "multi"
+options = ["Exercise classes", "Shared meals", "Computer and phone help", "Trips and outings"]
+
+[[questions]]
+id = "easy"
+text = "How easy is it to find out what is on?"
+type = "scale"
+min = 1
+max = 5
+
+[[questions]]
+id = "else"
+text = "Is there anything else the centre should do?"
+type = "text"
+required = false
+'''
+
+
+@pytest.fixture(scope="module")
+def activity(tmp_path_factory: pytest.TempPathFactory) -> Survey:
+    return write_survey(tmp_path_factory, "activity-2026", "The activity centre", ACTIVITY, language="en")
+
+
+def test_norwegian_words_for_the_options_of_an_english_survey(activity: Survey) -> None:
+    value = read_value("Eg vil gjerne ha felles middag og datahjelp, og nokre utflukter.", activity.question("wanted"),
+                       anchored=False)
+    assert value.answer == ("Shared meals", "Computer and phone help", "Trips and outings")
+
+
+def test_two_options_not_decided_between_are_asked_about(activity: Survey) -> None:
+    reply = parse_answers("1: now and then\n2: B or D, can't decide\n3: somewhere in the middle", activity)
+    assert reply.answers == {"often": "Now and then", "easy": 3}
+    assert "wanted" in reply.unsure
+
+
+def test_only_the_last_question_answered_and_a_grade_not_known(activity: Survey) -> None:
+    reply = parse_answers("Just the last question from me: please offer meals at the weekend too.", activity)
+    assert reply.answers == {"else": "please offer meals at the weekend too."}
+    reply = parse_answers("1. Every week\n3. vet ikke, har aldri sett noe", activity)
+    assert reply.answers == {"often": "Every week"} and "easy" in reply.skipped and not reply.unsure
