@@ -46,8 +46,8 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
     the signature, not an answer.
     """
     names = frozenset(fold(signer).split())
-    last = f"{survey.questions[-1].number}: " if survey.questions else ""
-    lines = [_LAST_ONLY.sub(last, _LEAD_IN.sub("", piece[:MAX_LINE_CHARS], count=1), count=1)
+    to_last = f"{survey.questions[-1].number}: " if survey.questions else ""
+    lines = [_LAST_ONLY.sub(to_last, _LEAD_IN.sub("", piece[:MAX_LINE_CHARS], count=1), count=1)
              for line in text[:MAX_TEXT_CHARS].splitlines()[:MAX_LINES] for piece in _at_labels(line)]
     units: list[Unit] = []
     anchor: Question | None = None
