@@ -631,6 +631,16 @@ def _label_numbers(w: Words, question: Question, low: int, high: int, used: set[
     # The labels of points written into the question ("1 = svært misfornøyd, 2 = misfornøyd …") and the
     # end labels; the longest first, so "svært misfornøyd" is 1 and not also "misfornøyd".
     labels = [(fold(label).split(), value) for label, value in _point_labels(question, low, high)]
+    if high - low == 4:
+        # On five points from "Svært misfornøyd" to "Svært fornøyd": "fornøyd" alone is the fourth,
+        # "misfornøyd" the second (on seven or eleven points a bare "lett" is no one point)
+        bare = [(words_[1:], value) for words_, value in labels[:2]
+                if len(words_) == 2 and words_[0] in _INTENSIFIERS and value in (low, high)]
+        labels += [(words_, value - 1 if value == high else value + 1) for words_, value in bare]
+        ends = {tuple(words_): value for words_, value in bare}
+    else:
+        ends = {}
+    dont_know = {i for s, e in lx.find_phrases(words, lx.DONT_KNOW) for i in range(s, e)}
     labels.sort(key=lambda lv: -len(lv[0]))
     for label_words, value in labels:
         target = [x for x in label_words if x not in FUNCTION_WORDS]
@@ -639,7 +649,16 @@ def _label_numbers(w: Words, question: Question, low: int, high: int, used: set[
         for start in range(len(words) - len(target) + 1):
             if all(same_word(words[start + k], target[k]) >= 0.85 for k in range(len(target))) and (
                     start not in used and not any(n.start < start + len(target) and start < n.end for n in out)):
+                if any(x in _NOT for x in words[max(0, start - 2):start]) or start in dont_know or (
+                        len(target) == 1 and start and words[start - 1] in _MIDDLING):
+                    # "middels fornøyd" is the middle; "vanskelig å si" says nothing of how difficult
+                    # "fornøyd, men ikke svært fornøyd": not the top; the span is taken, it names nothing
+                    out.append(Number(value, start, start + len(target), 0.0))
+                    continue
+                if tuple(label_words) in ends and start and words[start - 1] in _INTENSIFIERS:
+                    value = ends[tuple(label_words)]  # "very important", said in other words than the label's
                 out.append(Number(value, start, start + len(target), 0.85 if len(target) > 1 else 0.6))
+    out = [n for n in out if n.strength > 0.0]
     for group, value in ((lx.SCALE_TOP, high), (lx.SCALE_BOTTOM, low)):
         for start, end in lx.find_phrases(words, group):
             out.append(Number(value, start, end, 0.6))
@@ -649,6 +668,10 @@ def _label_numbers(w: Words, question: Question, low: int, high: int, used: set[
     return out
 
 
+_MIDDLING = frozenset(fold(w) for w in ("middels", "medium", "moderately", "nokså", "noenlunde", "nokolunde",
+                                         "halvveis", "passe"))
+_INTENSIFIERS = frozenset(fold(w) for w in (
+    "svært", "særs", "veldig", "helt", "heilt", "meget", "very", "extremely", "completely", "totally", "really"))
 _POINT = re.compile(r"(?<![\d.,])(\d{1,2})\s*(?:=|:)\s*([^\W\d][^,;()=\d]*?)\s*(?=[,;)]|\s\d{1,2}\s*[=:]|$)")
 
 

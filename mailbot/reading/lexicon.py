@@ -34,6 +34,7 @@ DONT_KNOW = _phrases(
     "ingen formening", "ingen mening", "har ingen mening", "vet ei", "tja", "vanskelig å si", "vanskeleg å seie",
     "vanskelig å svare på", "kan ikke svare", "dont know", "don't know", "do not know", "not sure", "unsure",
     "no idea", "hard to say", "no opinion", "have no opinion", "ikke godt å si", "ikkje godt å seie",
+    "vanskelig å si", "vanskeleg å seie", "vanskeleg å seia", "vanskelig å svare", "vanskeleg å svare",
 )
 # A word that turns the option (or the question's statement) after it into its opposite.
 NEGATORS = _phrases(

@@ -280,3 +280,39 @@ def test_only_the_last_question_answered_and_a_grade_not_known(activity: Survey)
     assert reply.answers == {"else": "please offer meals at the weekend too."}
     reply = parse_answers("1. Every week\n3. vet ikke, har aldri sett noe", activity)
     assert reply.answers == {"often": "Every week"} and "easy" in reply.skipped and not reply.unsure
+
+
+@pytest.mark.parametrize(("text", "grade"), [
+    ("Jeg er fornøyd med hentingen.", 4),  # one step below "Svært fornøyd"
+    ("Der er jeg misfornøyd.", 2),
+    ("Fornøyd, men ikke svært fornøyd.", 4),
+    ("Middels fornøyd, egentlig.", 3),
+    ("Vanskelig å si, sånn 3 kanskje", 3),
+])
+def test_a_scale_label_said_without_its_very(garden: Survey, text: str, grade: int) -> None:
+    assert read_value(text, garden.question("fornoyd"), anchored=True).answer == grade, text
+
+
+def test_a_bare_label_on_a_long_scale_is_no_one_point(tmp_path_factory: pytest.TempPathFactory) -> None:
+    survey = write_survey(tmp_path_factory, "lett-2026", "Lett", '''
+[[questions]]
+id = "lett"
+text = "Hvor lett er det å forstå brevene fra kommunen?"
+type = "scale"
+min = 1
+max = 7
+min_label = "Svært vanskelig"
+max_label = "Svært lett"
+
+[[questions]]
+id = "viktig"
+text = "How important is it that there are benches along the paths?"
+type = "scale"
+min = 1
+max = 5
+min_label = "Not important"
+max_label = "Very important"
+''')
+    assert read_value("lett", survey.question("lett"), anchored=True).answer is None
+    assert read_value("Benches are extremely important where I live (5).", survey.question("viktig"),
+                      anchored=True).answer == 5
