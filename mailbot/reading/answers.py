@@ -86,6 +86,7 @@ def _placed(units: list[Unit], survey: Survey, read: _Reader) -> list[Placed]:
         if any(u.corrects for u in free):
             # "Actually, the third one should be …" understood nowhere: any answer may be the one changed.
             anchored = [_unsure(p) for p in anchored]
+        lead = _before_the_numbers(free, anchored, open_questions)
         # Beside numbered answers, a free line is chatter unless it is shaped like an answer line.
         free = [u for u in free if looks_numbered(u.text) is not None or u.corrects]
         for unit in free:
@@ -94,8 +95,26 @@ def _placed(units: list[Unit], survey: Survey, read: _Reader) -> list[Placed]:
             if question is not None:
                 anchored.append(Placed(question, Value(problem=f"forstod ikke linjen «{unit.text[:60]}»"),
                                        unit.text, unit.index))
-        return anchored
+        return anchored + lead
     return anchored + align(free, open_questions)
+
+
+BEFORE_THE_NUMBERS = 0.75  # a line read for the first question because "2: …" follows it: confirm it
+
+
+def _before_the_numbers(free: list[Unit], anchored: list[Placed], open_questions: tuple) -> list[Placed]:
+    """ "Alt sammen unntatt foreldrekjøringen. ¶ 2: 1 ¶ 3: …": the lines before numbered answers that start
+    after the first question answer the questions before, in order; read back."""
+    numbered = [p for p in anchored if not p.corrects]
+    first = min(numbered, key=lambda p: p.index)
+    if first.question.number <= 1 or any(p.question.number < first.question.number for p in numbered):
+        return []
+    before = [u for u in free if u.index < first.index and looks_numbered(u.text) is None]
+    earlier = tuple(q for q in open_questions if q.number < first.question.number)
+    if not before or not earlier:
+        return []
+    return [Placed(p.question, p.value.at_most(BEFORE_THE_NUMBERS), p.text, p.index, p.corrects)
+            for p in align(before, earlier) if p.value.ok]
 
 
 UNSURE_AFTER_CHANGE = 0.6  # answers beside a change of mind the reader did not place: read them back

@@ -292,6 +292,9 @@ def _word_score(word: str, option: Option) -> float:
             score = same_word(word, part[0])
             if score >= (0.85 if part[0] in option.distinct else 0.95):  # a typo of its own words, not of a synonym
                 best = max(best, 0.75 * score)
+            elif part[0] in option.distinct and len(part[0]) >= 6 and len(word) >= len(part[0]) + 4 \
+                    and word.startswith(part[0]):
+                best = max(best, 0.5)  # "foreldrekjøringen" for "Foreldre som kjører …": a compound of its word
     return best
 
 
@@ -329,7 +332,7 @@ def _letter_mentions(text: str, w: Words, options: tuple[Option, ...]) -> list[M
         if len(raw) == 1 and raw.upper() in keys:
             after = text[end : end + 2]
             before = w.words[i - 1] if i else ""
-            formatted = (after[:1] in (")", ".", ",", ":", "") or after.startswith((" )", " –", " -", " —"))
+            formatted = (after[:1] in (")", ".", ",", ":", "!", "") or after.startswith((" )", " –", " -", " —"))
                          or end == len(text))
             strong = listy or before in ("alternativ", "alt", "svar", "option", "valg", "bokstav", "velger",
                                          "choose", "pick", "vel", "velg", "answer", "letter", "punkt") or (
@@ -389,7 +392,11 @@ def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]], found:
     said = _said_after(m, w, m.option.phrases[0])
     if said == "lack":
         # "Det mangler fortau": "det finnes ikke fortau", "ingen fortau" name the lack, they do not reject it
-        # ("alt unntatt hentedagene" still leaves out "For få hentedager")
+        # ("alt unntatt hentedagene" still leaves out "For få hentedager"; "Ikke lyset, det har vi nok av"
+        # opens with "not" and the thing: that rejects it, where "det er ikke lys" says it is missing)
+        first = next(i for i, c in enumerate(w.clause) if c == clause)
+        if m.start == first + 1 and words[first] in ("ikke", "ikkje", "not"):
+            return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)
         if _negated(m, w, dk_spans, _ABSENT):
             return Mention(m.option, m.start, m.end, max(m.strength, 0.8), m.via)
         return Mention(m.option, m.start, m.end, m.strength, m.via, negated=_negated(m, w, dk_spans))

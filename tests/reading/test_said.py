@@ -316,3 +316,29 @@ max_label = "Very important"
     assert read_value("lett", survey.question("lett"), anchored=True).answer is None
     assert read_value("Benches are extremely important where I live (5).", survey.question("viktig"),
                       anchored=True).answer == 5
+
+
+def test_the_line_before_answers_numbered_from_two_answers_the_first(garden: Survey) -> None:
+    reply = parse_answers("Alt sammen unntatt greinene, de henter dere fint.\n4: 2\n", garden)
+    assert reply.answers.get("vanskelig") == ("Det mangler gjenvinningsstasjon i nærheten", "For få hentedager")
+    assert reply.answers.get("fornoyd") == 2
+    assert "vanskelig" in reply.confirm  # placed by where it stands: read back first
+
+
+def test_not_and_the_thing_rejects_an_option_that_says_it_is_missing(garden: Survey) -> None:
+    question = garden.question("vanskelig")
+    value = read_value("Ikke gjenvinningsstasjonen, den har vi nok av. Men B!! Hentedagene er for få.", question,
+                       anchored=False)
+    assert value.answer == ("For få hentedager",)
+
+
+def test_a_compound_that_starts_with_an_options_own_word_names_it(tmp_path_factory: pytest.TempPathFactory) -> None:
+    survey = write_survey(tmp_path_factory, "skolevei-test", "Skoleveien", '''
+[[questions]]
+id = "utrygt"
+text = "Hva gjør skoleveien utrygg?"
+type = "multi"
+options = ["Foreldre som kjører barna helt fram", "For lite lys", "Biler som kjører fort"]
+''')
+    value = read_value("Alt unntatt foreldrekjøringen, den er grei hos oss.", survey.question("utrygt"), anchored=True)
+    assert value.answer == ("For lite lys", "Biler som kjører fort")
