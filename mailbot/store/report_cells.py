@@ -320,11 +320,43 @@ def rebuild(session: Session, campaign_id: str, scheme: CellScheme, now: datetim
     session.execute(delete(ReportCellCount).where(ReportCellCount.campaign_id == campaign_id))
     session.execute(delete(ReportCellScheme).where(ReportCellScheme.campaign_id == campaign_id))
     with _response_cells(session, campaign_id, scheme) as cells:
-        for stmt in _grouped(campaign_id, cells):
-            session.execute(insert(ReportCellCount).from_select(
-                ["campaign_id", "age_band", "gender", "district", "kind", "question_id", "value", "n"], stmt))
+        counts = _built(session, campaign_id, cells)
+    rows = [dict(zip(_KEYS, key, strict=True), n=n) for key, n in sorted(counts.items()) if n]
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(ReportCellCount), rows[i:i + 5000])
     session.execute(insert(ReportCellScheme).values(campaign_id=campaign_id, fingerprint=scheme.fingerprint,
                                                     definition=scheme.definition(), built_at=now))
+
+
+_KEYS = ("campaign_id", "age_band", "gender", "district", "kind", "question_id", "value")
+
+
+def _built(session: Session, campaign_id: str, cells: Table) -> dict[CellKey, int]:
+    """The counts in two passes over the answers (values with the rows per question summed from them;
+    respondents per question) and one over the responses (respondents): what `from_answers` gets with
+    four GROUP BYs over the answers."""
+    value = func.coalesce(Answer.choice, sql_cast(Answer.number, String))
+    base = [cells.c.a, cells.c.g, cells.c.d]
+    joined = Answer.__table__.join(cells, cells.c.response_id == Answer.response_id)
+    out: dict[CellKey, int] = {}
+    rows_of: Any = session.execute(
+        select(*base, Answer.question_id, value, func.count()).select_from(joined)
+        .where(Answer.campaign_id == campaign_id).group_by(*base, Answer.question_id, value))
+    for a, g, d, q, v, n in rows_of:
+        if v is not None:
+            out[(campaign_id, a, g, d, "v", q, v)] = int(n)
+        rows: CellKey = (campaign_id, a, g, d, "n", q, "")
+        out[rows] = out.get(rows, 0) + int(n)
+    respondents_of: Any = session.execute(
+        select(*base, Answer.question_id, func.count(func.distinct(Answer.response_id))).select_from(joined)
+        .where(Answer.campaign_id == campaign_id).group_by(*base, Answer.question_id))
+    for a, g, d, q, n in respondents_of:
+        out[(campaign_id, a, g, d, "r", q, "")] = int(n)
+    answered = select(Answer.response_id).where(Answer.response_id == cells.c.response_id).exists()
+    respondents: Any = session.execute(select(*base, func.count()).where(answered).group_by(*base))
+    for a, g, d, n in respondents:
+        out[(campaign_id, a, g, d, "r", ANY_QUESTION, "")] = int(n)
+    return out
 
 
 def from_answers(session: Session, campaign_id: str, scheme: CellScheme) -> dict[CellKey, int]:
