@@ -44,7 +44,7 @@ KEYS = Keys(("test-key",))
 CONSENT = membership.ConsentWording("Jeg samtykker.", "nb")
 POSTCODES = ["1337", "1340", "1350", "1351", "1353", "1356", "1359", "1363", "1358", "1360", "1344", "1400",
              "0150", None]
-POPULATIONS = {
+POPULATIONS: dict[str, Population | None] = {
     "age, gender, district": Population(
         source="SSB", gender={"Kvinne": 52, "Mann": 48},
         age_band={"15-29": 20, "30-44": 25, "45-59": 25, "60-74": 18, "75+": 12},
@@ -52,7 +52,7 @@ POPULATIONS = {
                   "Østerås": 10, "Høvik": 10, "Stabekk": 10, "Fornebu": 10}),
     "gender tags": Population(gender={"Kvinne": 1, "Mann": 1}, gender_tags={"k": "Kvinne", "m": "Mann"}),
     "no weighting": Population(gender={"kvinne": 1, "mann": 1}, weighting={"enabled": False}),  # type: ignore[arg-type]
-    "none": None,  # type: ignore[dict-item]
+    "none": None,
 }
 
 
@@ -99,9 +99,9 @@ def generate(store: Store, survey: Survey, members: int, seed: int) -> list[int]
         invited = [i for i in ids if rnd.random() < 0.9]
         outbox_store.queue(s, survey.id, "invitation", invited, NOW)
         s.execute(update(Outbox).where(Outbox.member_id.in_(invited)).values(status="sent", sent_at=NOW))
-        for m in invited:
+        for member_id in invited:
             if rnd.random() < 0.7:
-                record(s, survey, m, rnd)
+                record(s, survey, member_id, rnd)
     return ids
 
 
