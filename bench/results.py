@@ -14,13 +14,17 @@ times:
 - the segment breakdowns (invited and answered by age band, gender, district,
   tag; reply/click; after which reminder): GROUP BY over joins;
 - raking and the weighted figures;
-- `build_report` (all of the above);
+- `report_cells.ensure`: the counts per report cell (age band x gender x district) built from the
+  answers, once (what the first report after a change of config.toml or population.toml does);
+- `build_report` from those kept counts, and the same by GROUP BY (`by_grouping=True`: segments and
+  weighting as above); the two reports are compared figure for figure (and as HTML and CSV);
 - the same in `Store.reading()` (as the web report and `mailbot results` build it: on SQLite outside the
   write lock), with a writer recording answers in another thread meanwhile: how long its
   transactions waited while the report was being built;
 - the web report (`Web.report_of`): kept (no answer since), and rebuilt after one new answer;
-- `responses.record` replacing one member's 20 answers, with the counts kept
-  (one transaction each, as a reply or a web form does).
+- `responses.record` replacing one member's 20 answers, with the counts kept, the cell counts too
+  (one transaction each, as a reply or a web form does); afterwards the kept counts and cell counts
+  are compared with their GROUP BY.
 
 PostgreSQL runs in a throwaway schema that is dropped afterwards.
 """
@@ -49,6 +53,7 @@ from mailbot.report.build import (  # noqa: E402
     _raking_dimensions,
     _weigh,
     build_report,
+    cell_scheme,
 )
 from mailbot.report.population import Population  # noqa: E402
 from mailbot.report.segments import (  # noqa: E402
@@ -60,9 +65,10 @@ from mailbot.report.segments import (  # noqa: E402
     invited_by_tag,
 )
 from mailbot.results import summarise  # noqa: E402
-from mailbot.store import Store, answer_counts, responses  # noqa: E402
+from mailbot.store import Store, answer_counts, report_cells, responses  # noqa: E402
 from mailbot.store.answer_counts import count_answers  # noqa: E402
 from mailbot.store.models import Response  # noqa: E402
+from tests.results.test_report_cells import assert_same, rendered  # noqa: E402
 
 PG_URL = os.environ.get("MAILBOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MEMBERS, QUESTIONS = 100_000, 20
@@ -147,6 +153,9 @@ def load(store: Store, data: tuple[list[tuple], ...]) -> float:  # type: ignore[
             # As autovacuum would: sets the visibility map, without which an index-only scan reads the heap.
             raw.driver_connection.autocommit = True  # type: ignore[union-attr]
             cur.execute("VACUUM ANALYZE")
+            # Back to transactions before the connection returns to the pool: left in autocommit, every
+            # later statement of the bench on it ran as a transaction of its own (and LOCK TABLE fails).
+            raw.driver_connection.autocommit = False  # type: ignore[union-attr]
         else:
             cur.execute("ANALYZE")
             raw.commit()
@@ -190,8 +199,12 @@ def timed(fn, repeat: int = 5) -> tuple[float, float]:  # type: ignore[no-untype
     return statistics.median(times), min(times)
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def run(name: str, store: Store, data: tuple[list[tuple], ...] | None, s: Survey) -> None:  # type: ignore[type-arg]
-    print(f"{name}: load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{name}: load average before: {load_average()}")
     start = time.perf_counter()
     store.upgrade()
     print(f"{name}: migrations in {time.perf_counter() - start:.1f} s (an existing file: 0005 counts its answers)")
@@ -212,9 +225,25 @@ def run(name: str, store: Store, data: tuple[list[tuple], ...] | None, s: Survey
         with store.transaction() as session:
             summarise(s, count_answers(session, s, MEMBERS), 5)
 
+    scheme = cell_scheme(s, settings, population)
+    start = time.perf_counter()
+    with store.transaction() as session:
+        fresh_cells = report_cells.read_fingerprint(session, s.id) != scheme.fingerprint
+        report_cells.ensure(session, s.id, scheme, T0)
+    how = "built from the answers (one GROUP BY, as the first report does)" if fresh_cells else "already kept"
+    print(f"{name}: counts per report cell {how} in {time.perf_counter() - start:.1f} s")
+
     def report() -> None:
         with store.transaction() as session:
             build_report(session, s, settings, population)
+
+    def report_grouped() -> None:
+        with store.transaction() as session:
+            build_report(session, s, settings, population, by_grouping=True)
+
+    def cells_read() -> None:
+        with store.transaction() as session:
+            assert report_cells.read(session, s.id, scheme) is not None
 
     def scan() -> None:
         with store.transaction() as session:
@@ -249,8 +278,21 @@ def run(name: str, store: Store, data: tuple[list[tuple], ...] | None, s: Survey
           f"median {med:.3f} s  best {best:.3f} s")
     med, best = timed(weighting, repeat=3)
     print(f"{name}: raking + weighted figures  median {med:.3f} s  best {best:.3f} s")
-    med, best = timed(report, repeat=3)
-    print(f"{name}: build_report (all of the above)  median {med:.3f} s  best {best:.3f} s")
+    med, best = timed(report_grouped, repeat=3)
+    print(f"{name}: build_report by GROUP BY (all of the above; the report before the cells)  "
+          f"median {med:.3f} s  best {best:.3f} s")
+    med, best = timed(cells_read)
+    print(f"{name}: report_cells.read (the kept counts per cell)  median {med:.4f} s  best {best:.4f} s")
+    print(f"{name}: load average now: {load_average()}")
+    med, best = timed(report, repeat=5)
+    print(f"{name}: **build_report from the kept cell counts**  median {med:.3f} s  best {best:.3f} s")
+    with store.reading() as session:
+        kept = build_report(session, s, settings, population)
+        grouped = build_report(session, s, settings, population, by_grouping=True)
+    assert kept.weighting is not None and kept.results.weighted
+    assert_same(kept, grouped)
+    assert rendered(kept) == rendered(grouped)
+    print(f"{name}: the two reports compared: every figure the same (floats to 1e-9), HTML and CSV identical")
     beside_a_report(name, store, s, settings, population)
     web_report(name, store, s, settings)
     rnd = random.Random(2)
@@ -263,10 +305,15 @@ def run(name: str, store: Store, data: tuple[list[tuple], ...] | None, s: Survey
         with store.transaction() as session:
             responses.record(session, s, m, answers, source="reply", after_step=None, now=T0)
         took.append(time.perf_counter() - start)
-    print(f"{name}: responses.record replacing 20 answers, counts kept (300 transactions)  "
+    print(f"{name}: responses.record replacing 20 answers, counts and cell counts kept (300 transactions)  "
           f"median {1000 * statistics.median(took):.1f} ms  p95 {1000 * sorted(took)[284]:.1f} ms")
     with store.transaction() as session:
         assert answer_counts.read(session, s.id) == answer_counts.from_answers(session, s.id)
+        kept_for = report_cells.scheme_of(session, s.id)  # the web report's (no population file) by now
+        assert kept_for is not None
+        truth = {k: n for k, n in report_cells.from_answers(session, s.id, kept_for).items() if n}
+        assert report_cells.kept(session, s.id) == truth
+    print(f"{name}: after them, kept counts and cell counts equal their GROUP BY; load average {load_average()}")
 
 
 def beside_a_report(name: str, store: Store, s: Survey, settings: Settings, population: Population) -> None:
@@ -323,7 +370,8 @@ def web_report(name: str, store: Store, s: Survey, settings: Settings) -> None:
     rebuilt = time.perf_counter() - start
     assert again is not first
     web_app.REPORT_RECHECK = 1.0
-    print(f"{name}: web report: first build {built:.3f} s; kept (answers looked at, none new) median "
+    print(f"{name}: web report (no population file: cells of its own, built first): first build {built:.3f} s; "
+          f"kept (answers looked at, none new) median "
           f"{statistics.median(kept) * 1000:.1f} ms; after one new answer rebuilt in {rebuilt:.3f} s")
 
 

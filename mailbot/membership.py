@@ -38,6 +38,7 @@ from mailbot.panel.settings import Settings
 from mailbot.people import MemberStatus
 from mailbot.store import outbox as outbox_store
 from mailbot.store import read_backs as read_back_store
+from mailbot.store import report_cells
 from mailbot.store.models import Answer, Inbound, Member, MemberTag, Outbox, Response
 from mailbot.tokens import Keys
 
@@ -287,8 +288,9 @@ def confirm_join(session: Session, settings: Settings, keys: Keys, signup_id: in
             member.status = MemberStatus.ACTIVE.value
             member.status_reason = "joined again"
             member.paused_until = None
-        member.language, member.birth_year, member.postcode = lang, year, code
-        member.changed_at = now
+        with report_cells.moving(session, [member.id]):  # their answers move to their new age band, district
+            member.language, member.birth_year, member.postcode = lang, year, code
+            member.changed_at = now
     s.confirmed_at = now
     s.member_id = member.id
     record_consent(session, member.id, wording, s.via, now)
@@ -343,8 +345,9 @@ def change_profile(session: Session, settings: Settings, member_id: int, now: da
         problems.append("postcode")
     if problems:
         return tuple(problems)
-    m.language, m.birth_year, m.postcode, m.changed_at = language, birth_year, code, now
-    _set_tags(session, m.id, topics, managed_topics)
+    with report_cells.moving(session, [m.id]):  # their answers move to their new age band, district, gender
+        m.language, m.birth_year, m.postcode, m.changed_at = language, birth_year, code, now
+        _set_tags(session, m.id, topics, managed_topics)
     return ()
 
 
@@ -554,6 +557,16 @@ def erase(session: Session, member_id: int, now: datetime, *, actor: str) -> Era
     m = session.get(Member, member_id, with_for_update=True)
     if m is None:
         return None
+    with report_cells.moving(session, [m.id]):  # their answers keep counting, in the unknown cell
+        kept = _erase(session, m, now)
+    read_back_store.forget_erased(session, now)  # a reading waiting for the resident holds their words
+    audit(session, actor, "erase", member_id, now,
+          f"responses kept anonymously: {kept[0]}; outbox rows anonymised: {kept[1]}; "
+          f"messages forgotten: {kept[2]}")
+    return Erased(member_id, *kept)
+
+
+def _erase(session: Session, m: Member, now: datetime) -> tuple[int, int, int]:
     addresses = {a for a in (m.email,) if a}
     addresses |= {a for a in session.scalars(select(EmailChange.new_email).where(EmailChange.member_id == m.id)) if a}
     kept = _count(session.execute(update(Response).where(Response.member_id == m.id).values(member_id=None)))
@@ -583,11 +596,7 @@ def erase(session: Session, member_id: int, now: datetime, *, actor: str) -> Era
     m.status = MemberStatus.ERASED.value
     m.joined_at = m.changed_at = now  # the join date could single someone out
     session.flush()
-    read_back_store.forget_erased(session, now)  # a reading waiting for the resident holds their words
-    audit(session, actor, "erase", member_id, now,
-          f"responses kept anonymously: {kept}; outbox rows anonymised: {anonymised}; "
-          f"messages forgotten: {forgotten}")
-    return Erased(member_id, kept, anonymised, forgotten)
+    return kept, anonymised, forgotten
 
 
 def _count(result: Any) -> int:

@@ -85,7 +85,8 @@ def results(
 
       mailbot results ombruk-2022 --raw --out dir  pseudonymised raw answers (staff only)
     """
-    from mailbot.report.build import balance, build_report, load_quotes, quotes_path
+    from mailbot.report.build import balance, build_report, cell_scheme, load_quotes, quotes_path
+    from mailbot.store import report_cells
 
     settings, campaigns = _load(config, campaign)
     survey = next(c for c in campaigns if c.id == campaign)
@@ -104,6 +105,8 @@ def results(
             quotes = load_quotes(quotes_path(settings, survey.id), survey)
         except ConfigError as exc:
             raise _problems(exc) from None
+        # The counts per report cell, built once if config.toml or population.toml changed since the last report.
+        report_cells.prepare(store, survey.id, cell_scheme(survey, settings, pop), datetime.now(UTC))
         with store.reading() as s:  # on SQLite, replies and clicks are not held up meanwhile
             report = build_report(s, survey, settings, pop, quotes)
             read_backs = read_back_store.counts(s, survey.id)

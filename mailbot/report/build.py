@@ -25,9 +25,11 @@ from mailbot.report.segments import (
     Dimensions,
     answered_by,
     answered_by_column,
+    answered_by_columns,
     answered_by_tag,
     dimensions_for,
     invited_by,
+    invited_by_cell,
     invited_by_tag,
     nonresponders_in,
     respondents_by_cell,
@@ -37,8 +39,10 @@ from mailbot.results import Counts, Results, summarise
 from mailbot.results.privacy import suppress_row
 from mailbot.results.weights import Raking, RakingFailed, rake
 from mailbot.store import outbox as outbox_store
+from mailbot.store import report_cells
 from mailbot.store.answer_counts import count_answers
 from mailbot.store.models import Response
+from mailbot.store.report_cells import CellScheme
 
 DIMENSION_LABELS = {"age_band": "Aldersgruppe", "gender": "Kjønn", "district": "Bydel", "tag": "Merkelapp"}
 
@@ -122,13 +126,33 @@ def load_quotes(path: Path, survey: Survey) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
+def cell_scheme(survey: Survey, settings: Settings, population: Population | None = None) -> CellScheme:
+    """What decides the report's cells for this survey, config.toml and population.toml (for
+    `report_cells.prepare`, before `build_report`)."""
+    scheme = _dimensions(survey, settings, population).scheme
+    assert scheme is not None
+    return scheme
+
+
+def _dimensions(survey: Survey, settings: Settings, population: Population | None) -> Dimensions:
+    return dimensions_for(survey, settings, population.gender_tags if population else {},
+                          tuple(population.gender) if population else ())
+
+
 def build_report(session: Session, survey: Survey, settings: Settings, population: Population | None = None,
-                 quotes: Mapping[str, tuple[str, ...]] | None = None) -> Report:
+                 quotes: Mapping[str, tuple[str, ...]] | None = None, *, by_grouping: bool = False) -> Report:
+    """Everything the report shows. From the kept counts per report cell when they are kept for this
+    config.toml and population.toml (`report_cells.prepare`), else (or `by_grouping`) by GROUP BY queries over
+    the answers joined to the members; the figures are the same (tests compare the two)."""
     k = settings.config.privacy.min_group_size
     invited = outbox_store.count_sent(session, survey.id, "invitation")
     counts = count_answers(session, survey, invited)
-    dims = dimensions_for(survey, settings, population.gender_tags if population else {},
-                          tuple(population.gender) if population else ())
+    dims = _dimensions(survey, settings, population)
+    cells = None
+    if not by_grouping and dims.scheme is not None:
+        cells = report_cells.read(session, survey.id, dims.scheme)
+    if cells is not None:
+        return _report_from_cells(session, survey, population, quotes, k, counts, dims, cells)
     weighting, problem, cell_weights = None, None, None
     raking_dims = _raking_dimensions(dims, population)
     if population and population.weighting.enabled and raking_dims:
@@ -194,6 +218,17 @@ def _segment_table(session: Session, campaign_id: str, dim: str, dims: Dimension
     expr = dims.expressions[dim]
     inv = invited_by(session, campaign_id, expr)
     ans = answered_by(session, campaign_id, expr)
+    weighted: dict[str | None, float] = {}
+    if cell_weights is not None and dim in raking_dims:
+        d = list(raking_dims).index(dim)
+        weighted = _weighted_respondents(session, campaign_id, dims, raking_dims, cell_weights, d)
+    return _table(dim, dims, population, k, inv, ans, weighted)
+
+
+def _table(dim: str, dims: Dimensions, population: Population | None, k: int, inv: Mapping[str | None, int],
+           ans: Mapping[str | None, int], weighted: Mapping[str | None, float]) -> SegmentTable | None:
+    """The dimension's table from who was invited and who answered per category, and the weighted
+    respondents (empty: not weighted by this dimension)."""
     cats = list(dims.categories[dim])
     labels = cats + ([UNKNOWN] if inv.get(None) or ans.get(None) else [])
     keys: list[str | None] = [*cats, None][:len(labels)]
@@ -208,10 +243,6 @@ def _segment_table(session: Session, campaign_id: str, dim: str, dims: Dimension
         return None
     margin = population.margin(dim) if population else {}
     margin_total = sum(margin.values())
-    weighted: dict[str | None, float] = {}
-    if cell_weights is not None and dim in raking_dims:
-        d = list(raking_dims).index(dim)
-        weighted = _weighted_respondents(session, campaign_id, dims, raking_dims, cell_weights, d)
     weighted_known = sum(v for c, v in weighted.items() if c is not None)
     rows = []
     for i, (label, key) in enumerate(zip(labels, keys, strict=True)):
@@ -238,6 +269,104 @@ def _weighted_respondents(session: Session, campaign_id: str, dims: Dimensions, 
     for cell, n in cells.items():
         out[cell[d]] = out.get(cell[d], 0.0) + n * cell_weights.get(cell, 1.0)
     return out
+
+
+# ------------------------------------------------------------ from the kept counts per cell
+
+_CELL_INDEX = {"age_band": 0, "gender": 1, "district": 2}  # place in a report_cells cell
+
+
+def _report_from_cells(session: Session, survey: Survey, population: Population | None,
+                       quotes: Mapping[str, tuple[str, ...]] | None, k: int, counts: Counts, dims: Dimensions,
+                       cells: report_cells.CellCounts) -> Report:
+    """`build_report` from the kept counts per cell: the same figures, from a few thousand rows. Who was
+    invited is one GROUP BY over the invitations (all dimensions at once); tags, reply/click and the
+    reminder are the queries of the other path."""
+    weighting, problem = None, None
+    raking_dims = _raking_dimensions(dims, population)
+    by_raking_cell = _project(cells.respondents, raking_dims)
+    weights: CellWeights | None = None
+    if population and population.weighting.enabled and raking_dims:
+        try:
+            weighting, weights, counts = _weigh_cells(survey, population, raking_dims, counts, cells,
+                                                      by_raking_cell)
+        except RakingFailed as exc:
+            problem = str(exc)
+    results = summarise(survey, counts, k, quotes)
+    names = list(dims.expressions)
+    invited_cells = invited_by_cell(session, survey.id, [dims.expressions[d] for d in names])
+    segments: list[SegmentTable] = []
+    for dim in names:
+        i = names.index(dim)
+        inv: dict[str | None, int] = {}
+        for cell, n in invited_cells.items():
+            inv[cell[i]] = inv.get(cell[i], 0) + n
+        ans: dict[str | None, int] = {}
+        for full, n in cells.respondents.items():
+            ans[full[_CELL_INDEX[dim]]] = ans.get(full[_CELL_INDEX[dim]], 0) + n
+        weighted: dict[str | None, float] = {}
+        if weights is not None and dim in raking_dims:
+            d = raking_dims.index(dim)
+            for cell, n in by_raking_cell.items():
+                weighted[cell[d]] = weighted.get(cell[d], 0.0) + n * weights.get(cell, 1.0)
+        table = _table(dim, dims, population, k, inv, ans, weighted)
+        if table is not None:
+            segments.append(table)
+    tags_invited = invited_by_tag(session, survey.id)
+    if tags_invited:
+        segments.append(_tag_table(tags_invited, answered_by_tag(session, survey.id), k))
+    by_source_step = answered_by_columns(session, survey.id, (Response.source, Response.after_step))
+    by_source: dict[str | None, int] = {}
+    by_step: dict[str | None, int] = {}
+    for (source, step), n in by_source_step.items():
+        by_source[source] = by_source.get(source, 0) + n
+        by_step[step] = by_step.get(step, 0) + n
+    sources = _shares(by_source, k, ("reply", "click", "staff"))
+    steps = _shares(by_step, k, ("invitation", *(f"reminder-{i + 1}" for i in range(len(survey.reminders)))))
+    return Report(survey, results, tuple(segments), sources, steps, weighting, problem,
+                  population.source if population else None)
+
+
+def _project(respondents: Mapping[report_cells.Known, int],
+             dims: Sequence[str]) -> dict[tuple[str | None, ...], int]:
+    """Respondents per cell of these dimensions (the raking cells), from the full cells."""
+    out: dict[tuple[str | None, ...], int] = {}
+    for full, n in respondents.items():
+        cell = tuple(full[_CELL_INDEX[d]] for d in dims)
+        out[cell] = out.get(cell, 0) + n
+    return out
+
+
+def _weigh_cells(survey: Survey, population: Population, raking_dims: tuple[str, ...], counts: Counts,
+                 cells: report_cells.CellCounts, by_raking_cell: Mapping[tuple[str | None, ...], int],
+                 ) -> tuple[Weighting, CellWeights, Counts]:
+    """`_weigh` from the kept counts: each count in a cell times the cell's weight."""
+    raking: Raking = rake(by_raking_cell, [population.margin(d) for d in raking_dims],
+                          max_iterations=population.weighting.max_iterations,
+                          tolerance=population.weighting.tolerance)
+    w = raking.weights
+    index = [_CELL_INDEX[d] for d in raking_dims]
+
+    def weight(full: report_cells.Known) -> float:
+        return w.get(tuple(full[i] for i in index), 1.0)
+
+    per_value: dict[tuple[str, str], float] = {}
+    for (full, qid, value), n in cells.values.items():
+        if survey.question(qid) is not None:
+            per_value[(qid, value)] = per_value.get((qid, value), 0.0) + n * weight(full)
+    per_question: dict[str, float] = {}
+    for (full, qid), n in cells.question_respondents.items():
+        q = survey.question(qid)
+        if q is not None and q.type == QuestionType.MULTI:  # respondents: one person, several rows
+            per_question[qid] = per_question.get(qid, 0.0) + n * weight(full)
+    for (full, qid), n in cells.question_rows.items():
+        q = survey.question(qid)
+        if q is not None and q.type != QuestionType.MULTI:  # rows, text answers too (as `_weigh` sums them)
+            per_question[qid] = per_question.get(qid, 0.0) + n * weight(full)
+    weights = [x for c, x in w.items() if by_raking_cell.get(c)]
+    info = Weighting(raking_dims, raking.iterations, raking.converged, min(weights, default=1.0),
+                     max(weights, default=1.0), population.source)
+    return info, w, replace(counts, weighted_per_question=per_question, weighted_per_value=per_value)
 
 
 def _tag_table(invited: Mapping[str, int], answered: Mapping[str, int], k: int) -> SegmentTable:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -32,72 +31,24 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    null,
     or_,
     select,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from mailbot.campaigns import Survey
-from mailbot.panel.profiles import parse_age_band
 from mailbot.panel.settings import Settings
-from mailbot.roster import GENDERS
 from mailbot.states import OutboxState
 from mailbot.store.models import Answer, Member, MemberTag, Outbox, Response
+from mailbot.store.report_cells import (  # noqa: F401  the SQL of the dimensions, kept with the cell counts
+    CellScheme,
+    age_band_expr,
+    district_expr,
+    gender_expr,
+    gender_labels,
+)
 
 UNKNOWN = "ukjent"
-
-
-def age_band_expr(bands: Sequence[str], today: date) -> ColumnElement[Any]:
-    """The member's age band on `today` (age = today's year - birth year, as `age_band_of`)."""
-    whens = []
-    for band in bands:
-        lo, hi = parse_age_band(band)
-        latest = today.year - lo  # born in or before this year to be at least `lo`
-        cond = Member.birth_year <= latest
-        if hi is not None:
-            cond = and_(cond, Member.birth_year >= today.year - hi)
-        whens.append((cond, literal(band)))
-    return case(*whens, else_=null()) if whens else null()
-
-
-def district_expr(districts: Mapping[str, Sequence[str]]) -> ColumnElement[Any]:
-    """The member's district from the postcode, first match wins (as `Settings.district_of`)."""
-    whens = []
-    digits = func.length(Member.postcode) == 4
-    for district, codes in districts.items():
-        alternatives = []
-        for code in codes:
-            lo, dash, hi = (p.strip() for p in code.partition("-"))
-            if dash:
-                # Postcodes are four digits; string order is number order for equal lengths.
-                alternatives.append(and_(digits, Member.postcode.between(lo, hi),
-                                         ~Member.postcode.like("%-%")))
-            else:
-                alternatives.append(Member.postcode == lo)
-        if alternatives:
-            whens.append((or_(*alternatives), literal(district)))
-    return case(*whens, else_=null()) if whens else null()
-
-
-def gender_labels(genders: Sequence[str]) -> dict[str, str]:
-    """Stored value (kvinne, mann, annet) -> the category as population.toml writes it ("Kvinne")."""
-    named = {g.lower(): g for g in genders if g.lower() in GENDERS}
-    return named or {g: g for g in GENDERS}
-
-
-def gender_expr(gender_tags: Mapping[str, str], genders: Sequence[str] = ()) -> ColumnElement[Any]:
-    """The member's gender as a category of `genders` (members.gender; else the [gender_tags] tag), or NULL."""
-    column = case(*((Member.gender == stored, literal(label)) for stored, label in gender_labels(genders).items()),
-                  else_=null())
-    if not gender_tags:
-        return column
-    tag_to_gender = case(*((MemberTag.tag == t, literal(g)) for t, g in gender_tags.items()),
-                         else_=null())
-    tagged = (select(func.min(tag_to_gender))
-              .where(MemberTag.member_id == Member.id, MemberTag.tag.in_(list(gender_tags)))
-              .scalar_subquery())
-    return func.coalesce(column, tagged)
 
 
 @dataclass(frozen=True)
@@ -106,19 +57,21 @@ class Dimensions:
 
     expressions: Mapping[str, ColumnElement[Any]]  # "age_band", "gender", "district"
     categories: Mapping[str, tuple[str, ...]]  # the known values of each, in display order
+    scheme: CellScheme | None = None  # what decides them, for the kept counts per cell (`report_cells`)
 
 
 def dimensions_for(survey: Survey, settings: Settings, gender_tags: Mapping[str, str],
                    genders: Sequence[str] = ()) -> Dimensions:
-    today = survey.opens.date()
-    exprs: dict[str, ColumnElement[Any]] = {"age_band": age_band_expr(settings.panel.age_bands, today)}
+    scheme = CellScheme.of(survey.opens.date(), settings.panel.age_bands, settings.config.districts, gender_tags,
+                           genders)
+    exprs: dict[str, ColumnElement[Any]] = {"age_band": scheme.age_band()}
     cats: dict[str, tuple[str, ...]] = {"age_band": tuple(settings.panel.age_bands)}
-    exprs["gender"] = gender_expr(gender_tags, genders)
+    exprs["gender"] = scheme.gender()
     cats["gender"] = (tuple(genders) or tuple(dict.fromkeys([*gender_labels(()).values(), *gender_tags.values()])))
     if settings.config.districts:
-        exprs["district"] = district_expr(settings.config.districts)
+        exprs["district"] = scheme.district()
         cats["district"] = tuple(settings.config.districts)
-    return Dimensions(exprs, cats)
+    return Dimensions(exprs, cats, scheme)
 
 
 def _answered() -> ColumnElement[bool]:
@@ -174,6 +127,31 @@ def answered_by_column(session: Session, campaign_id: str,
         .where(Response.campaign_id == campaign_id, _answered()).group_by(column)
     )
     return _merge(rows)
+
+
+def invited_by_cell(session: Session, campaign_id: str,
+                    exprs: Sequence[ColumnElement[Any]]) -> dict[tuple[str | None, ...], int]:
+    """Members whose invitation was delivered, per combination of dimension values: every dimension in
+    one pass (`invited_by` per dimension are its sums)."""
+    labelled = [e.label(f"d{i}") for i, e in enumerate(exprs)]
+    rows = session.execute(
+        select(*labelled, func.count()).select_from(Outbox).outerjoin(Member, Member.id == Outbox.member_id)
+        .where(_invited(campaign_id)).group_by(*labelled)
+    ).all()
+    out: dict[tuple[str | None, ...], int] = {}
+    for r in rows:
+        out[tuple(r[:-1])] = out.get(tuple(r[:-1]), 0) + r[-1]
+    return out
+
+
+def answered_by_columns(session: Session, campaign_id: str, columns: Sequence[InstrumentedAttribute[Any]],
+                        ) -> dict[tuple[Any, ...], int]:
+    """Respondents per combination of responses columns (source and after_step at once)."""
+    rows = session.execute(
+        select(*columns, func.count()).select_from(Response)
+        .where(Response.campaign_id == campaign_id, _answered()).group_by(*columns)
+    ).all()
+    return {tuple(r[:-1]): r[-1] for r in rows}
 
 
 def respondents_by_cell(session: Session, campaign_id: str,

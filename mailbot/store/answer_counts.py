@@ -35,12 +35,17 @@ from sqlalchemy.orm import Session
 
 from mailbot.campaigns import Survey
 from mailbot.results import Counts
-from mailbot.store.models import Answer, AnswerCount, RespondentCount
+from mailbot.store.models import Answer, AnswerCount, ReportCellCount, RespondentCount
 
 ANY_QUESTION = ""  # respondent_counts.question_id for "answered at least one question"
 
 # One answer row as `apply` needs it: (question id, value); value None for free text.
 Row = tuple[str, str | None]
+# A report cell: (age band, gender, district), "" for unknown (`mailbot.store.report_cells`).
+Cell = tuple[str, str, str]
+# One row of report_cell_counts: (campaign, age band, gender, district, kind, question, value).
+CellKey = tuple[str, str, str, str, str, str, str]
+_CELL_KEYS = ("campaign_id", "age_band", "gender", "district", "kind", "question_id", "value")
 
 
 @dataclass(frozen=True)
@@ -67,13 +72,15 @@ _ROWS_OF = select(Answer.__table__.c.question_id, Answer.__table__.c.choice, Ans
     Answer.__table__.c.response_id == bindparam("response_id"))
 
 
-def apply(session: Session, campaign_id: str, before: Iterable[Row], after: Iterable[Row]) -> None:
-    """Change the counts by what one response's answers became (`before` -> `after`).
+def apply(session: Session, campaign_id: str, before: Iterable[Row], after: Iterable[Row],
+          cell: Cell | None = None) -> None:
+    """Change the counts by what one response's answers became (`before` -> `after`); with the
+    respondent's report cell, the campaign's report cell counts too.
 
     Inside `gathered(session)` the change is kept for the batch instead of written now.
     """
     change = Pending()
-    change.add(campaign_id, before, after)
+    change.add(campaign_id, before, after, cell)
     pending = session.info.get(_GATHERED)
     if pending is not None:
         pending.merge(change)
@@ -87,18 +94,37 @@ class Pending:
 
     values: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     questions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    cells: Counter[CellKey] = field(default_factory=Counter)
 
-    def add(self, campaign_id: str, before: Iterable[Row], after: Iterable[Row]) -> None:
+    def add(self, campaign_id: str, before: Iterable[Row], after: Iterable[Row], cell: Cell | None = None) -> None:
         old, new = list(before), list(after)
+        if cell is not None:
+            self.add_cell(campaign_id, cell, old, -1)
+            self.add_cell(campaign_id, cell, new, 1)
         self.values.update((campaign_id, q, v) for q, v in new if v is not None)
         self.values.subtract((campaign_id, q, v) for q, v in old if v is not None)
         self.questions.update({(campaign_id, q): 1 for q, _ in new})
         self.questions.subtract({(campaign_id, q): 1 for q, _ in old})
         self.questions[(campaign_id, ANY_QUESTION)] += int(bool(new)) - int(bool(old))
 
+    def add_cell(self, campaign_id: str, cell: Cell, rows: Iterable[Row], sign: int) -> None:
+        """Add (sign 1) or take away (-1) one response's answer rows in its report cell."""
+        rows = list(rows)
+        if not rows:
+            return
+        a, g, d = cell
+        for q, v in rows:
+            self.cells[(campaign_id, a, g, d, "n", q, "")] += sign
+            if v is not None:
+                self.cells[(campaign_id, a, g, d, "v", q, v)] += sign
+        for q in {q for q, _ in rows}:
+            self.cells[(campaign_id, a, g, d, "r", q, "")] += sign
+        self.cells[(campaign_id, a, g, d, "r", ANY_QUESTION, "")] += sign
+
     def merge(self, other: Pending) -> None:
         self.values.update(other.values)
         self.questions.update(other.questions)
+        self.cells.update(other.cells)
 
     def flush(self, session: Session) -> None:
         """Write the changes (one upsert per table, keys in sorted order) and forget them."""
@@ -110,8 +136,12 @@ class Pending:
             _add(session, AnswerCount, ("campaign_id", "question_id", "value"), value_rows)
         if question_rows:
             _add(session, RespondentCount, ("campaign_id", "question_id"), question_rows)
+        cell_rows = [{**dict(zip(_CELL_KEYS, key, strict=True)), "n": d} for key, d in sorted(self.cells.items()) if d]
+        if cell_rows:
+            _add(session, ReportCellCount, _CELL_KEYS, cell_rows)
         self.values.clear()
         self.questions.clear()
+        self.cells.clear()
 
 
 _GATHERED = "mailbot.answer_counts.gathered"

@@ -21,6 +21,7 @@ from mailbot import audience as audience_rules
 from mailbot.campaigns import AnswerValue, Campaign
 from mailbot.panel.settings import Settings
 from mailbot.people import MemberProfile, MemberStatus, Recipient
+from mailbot.store import report_cells
 from mailbot.store.models import Answer, Member, MemberTag, Response
 
 CHUNK = 500  # ids or addresses per IN (…): well below every driver's parameter limit
@@ -141,9 +142,6 @@ def upsert_members(
                 {"id": current["id"], **{f: current[f] for f in _FIELDS}, **wanted, "changed_at": now}
             )
             changed_ids.add(current["id"])
-    if changes:
-        session.execute(update(Member), changes)
-
     have_tags: dict[int, set[str]] = {}
     old_ids = [m["id"] for m in existing.values()]
     for chunk in _chunks(old_ids):
@@ -159,8 +157,13 @@ def upsert_members(
                 tag_rows.append({"member_id": member_id, "tag": tag})
                 if address in existing:
                     changed_ids.add(member_id)
-    if tag_rows:
-        session.execute(insert(MemberTag), tag_rows)
+    # Members already there whose birth year, postcode, gender or tags change: their answers move to their
+    # new report cells (new members have no answers yet).
+    with report_cells.moving(session, changed_ids):
+        if changes:
+            session.execute(update(Member), changes)
+        if tag_rows:
+            session.execute(insert(MemberTag), tag_rows)
     tagged_only = changed_ids - {c["id"] for c in changes}
     if tagged_only:
         for chunk in _chunks(sorted(tagged_only)):

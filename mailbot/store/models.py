@@ -226,6 +226,45 @@ class RespondentCount(Base):
     n: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ReportCellScheme(Base):
+    """How one campaign's respondents are divided into report cells (age band x gender x district).
+
+    `definition` is the JSON of `mailbot.store.report_cells.CellScheme` (the survey's opening day, the
+    age bands and districts of config.toml, population.toml's genders and gender tags); `fingerprint`
+    its SHA-256. `report_cell_counts` is kept for this scheme only; another scheme rebuilds it.
+    """
+
+    __tablename__ = "report_cell_schemes"
+
+    campaign_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[str] = mapped_column(Text)
+    built_at: Mapped[datetime] = mapped_column()
+
+
+class ReportCellCount(Base):
+    """Answers counted per report cell: what the segment tables and the weighted figures need.
+
+    A cell is (age_band, gender, district) under the campaign's `ReportCellScheme`, "" for unknown (no
+    birth year, postcode or gender; erased). `kind` "r": responses with at least one answer to
+    `question_id` ("" = to any question); "n": answer rows of `question_id`; "v": answer rows of
+    `question_id` with `value` (option text or str(scale value), as `AnswerCount`). Kept by
+    `mailbot.store.report_cells` in the transaction that changes the answers or the member's profile;
+    always equal to a GROUP BY over `answers` joined to the members (tests compare the two).
+    """
+
+    __tablename__ = "report_cell_counts"
+
+    campaign_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    age_band: Mapped[str] = mapped_column(String(100), primary_key=True)
+    gender: Mapped[str] = mapped_column(String(100), primary_key=True)
+    district: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ReadBack(Base):
     """A reply read with less than full confidence, read back to the resident before anything is recorded.
 

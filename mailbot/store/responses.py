@@ -10,7 +10,7 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.campaigns import AnswerValue, QuestionType, Survey
-from mailbot.store import answer_counts
+from mailbot.store import answer_counts, report_cells
 from mailbot.store.models import Answer, Response
 
 
@@ -18,7 +18,8 @@ def record(session: Session, survey: Survey, member_id: int, answers: Mapping[st
            source: str, after_step: str | None, now: datetime) -> int:
     """Record answers (replacing earlier answers to the same questions); returns the response id.
 
-    The campaign's answer counts (`mailbot.store.answer_counts`) change in the same transaction.
+    The campaign's answer counts (`mailbot.store.answer_counts`) change in the same transaction, and
+    its counts per report cell when they are kept (`mailbot.store.report_cells`).
     """
     # Core statements: this runs for every reply and every click (ORM loads cost a few ms each).
     connection = session.connection()
@@ -55,7 +56,7 @@ def record(session: Session, survey: Survey, member_id: int, answers: Mapping[st
     if answers:
         after = [r for r in before if r[0] not in answers]
         after += [(r["question_id"], answer_counts.value_of(r["choice"], r["number"])) for r in rows]
-        answer_counts.apply(session, survey.id, before, after)
+        answer_counts.apply(session, survey.id, before, after, report_cells.cell_of(session, survey.id, response_id))
     return response_id
 
 

@@ -640,9 +640,10 @@ class Web:
 
     def report_html(self, survey: Survey, now: datetime) -> str:
         from mailbot.panel.problems import ConfigError
-        from mailbot.report.build import build_report, load_quotes, quotes_path
+        from mailbot.report.build import build_report, cell_scheme, load_quotes, quotes_path
         from mailbot.report.html import render_html
         from mailbot.report.population import Population, default_path, load_population
+        from mailbot.store import report_cells
 
         population: Population | None = None
         quotes: dict[str, tuple[str, ...]] = {}
@@ -655,6 +656,7 @@ class Web:
             quotes = load_quotes(quotes_path(self.settings, survey.id), survey)
         except ConfigError:
             quotes = {}
+        report_cells.prepare(self.store, survey.id, cell_scheme(survey, self.settings, population), self.clock())
         with self.store.reading() as s:
             report = build_report(s, survey, self.settings, population, quotes)
         return render_html(report, now.astimezone(self.settings.panel.zone).date())
