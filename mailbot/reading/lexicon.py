@@ -45,6 +45,9 @@ NEGATORS = _phrases(
     "dropp", "droppe", "drop", "skip", "slipp", "ikkje bruk for", "ikke bruk for", "no need for",
     "not so much", "not much", "not really", "less so", "ikke så mye", "ikkje så mykje", "ikke så mange",
     "ikkje så mange", "mindre",
+    # English contractions, as folded ("haven't" is "havent")
+    "havent", "hasnt", "hadnt", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant", "cannot",
+    "wont", "wouldnt", "shouldnt", "neither", "nor",
 )
 # A statement after an option that rejects it: "bøker har biblioteket allerede".
 REJECTING = _phrases(
@@ -63,6 +66,9 @@ REJECTING = _phrases(
     # "Høyere parkeringsavgift er det siste jeg vil ha"
     "er det siste jeg vil ha", "er det siste eg vil ha", "det siste vi trenger", "det siste me treng",
     "the last thing i want", "the last thing we need",
+    # "Billettprisen er grei nok": not what stands in the way
+    "er grei nok", "er greit nok", "er grei nok for meg", "ikke noe problem", "ikkje noko problem", "not a problem",
+    "no problem", "is not a problem", "er ikke et problem", "er ikkje eit problem",
 )
 # Hedges: the answer is meant, but a careful reader would like to hear it confirmed.
 HEDGES = _phrases(

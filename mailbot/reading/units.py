@@ -133,7 +133,9 @@ def signed(line: str, names: frozenset[str]) -> bool:
     if not words or len(words) > 4:
         return False
     initials = {n[0] for n in names}
-    return all(w in names or (len(w) == 1 and w in initials) for w in words) and any(len(w) > 1 for w in words)
+    # "Dan" signs for Daniel Whitfield: a short form of one of the names
+    return all(w in names or (len(w) == 1 and w in initials) or (len(w) >= 3 and any(n.startswith(w) for n in names))
+               for w in words) and any(len(w) > 1 for w in words)
 
 
 def _more_lines(lines: list[str], start: int, numbered: list, names: frozenset[str],
@@ -305,7 +307,8 @@ _VALUE_END = (r"(?=\s*(?:,|\(|\bog\s+ikke\b|\bikke\b|\bikkje\b|\bnot\b|\bi\s+ste
               r"|[.!?;]|$)")
 _CORRECTED = (
     # "2 skal være 7", "spørsmål 5 skulle være A ikke C"
-    re.compile(rf"(?:{_ON}\s*)?(?<![\w.])(?P<n>\d{{1,2}})\s*[.:)]?\s+{_TO_BE}\s+(?P<v>.+?){_VALUE_END}", re.I),
+    re.compile(rf"(?:{_ON}\s*)?(?<![\w.])(?P<n>\d{{1,2}})\s*[.:)]?\s+(?:(?:it|that|det|den|svaret)\s+)?{_TO_BE}\s+"
+               rf"(?P<v>.+?){_VALUE_END}", re.I),  # "for 4 it should be yes"
     # "på nummer 3 mente jeg 4, ikke 2", "on question 2 I meant B"
     re.compile(rf"\b(?:på|paa|for|to|on|in|til|i)\s+{_ON}?\s*(?P<n>\d{{1,2}})\s*,?\s*(?:jeg|eg|i)?\s*{_MEANT}\s+"
                rf"(?:jeg|eg|i)?\s*(?P<v>.+?){_VALUE_END}", re.I),

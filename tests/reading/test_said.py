@@ -342,3 +342,31 @@ options = ["Foreldre som kjører barna helt fram", "For lite lys", "Biler som kj
 ''')
     value = read_value("Alt unntatt foreldrekjøringen, den er grei hos oss.", survey.question("utrygt"), anchored=True)
     assert value.answer == ("For lite lys", "Biler som kjører fort")
+
+
+def test_a_short_form_of_the_senders_name_signs_the_reply(activity: Survey) -> None:
+    reply = parse_answers("1. Every week\n4. More trips in spring, please.\n\nCheers,\nDan", activity,
+                          signer="Daniel Whitfield")
+    assert reply.answers == {"often": "Every week", "else": "More trips in spring, please."}
+
+
+def test_fine_enough_is_no_obstacle_and_english_contractions_say_no(tmp_path_factory: pytest.TempPathFactory) -> None:
+    survey = write_survey(tmp_path_factory, "buss-test", "Bussen", '''
+[[questions]]
+id = "hinder"
+text = "Hva gjør at du ikke tar bussen oftere?"
+type = "multi"
+options = ["Bussen går for sjelden", "Billettene er for dyre", "Bussen er ofte forsinket"]
+
+[[questions]]
+id = "fornebu"
+text = "Har du besøkt det nye biblioteket på Fornebu?"
+type = "choice"
+options = ["Ja", "Nei"]
+''')
+    value = read_value("Den er ofte forsinket, billettprisen er grei nok.", survey.question("hinder"), anchored=False)
+    assert value.answer == ("Bussen er ofte forsinket",)
+    said = read_value("I haven't been to the new library at Fornebu yet.", survey.question("fornebu"), anchored=False)
+    assert said.answer == "Nei"
+    reply = parse_answers("1. B\n2. No\n\nActually for 2 it should be yes, I was at Fornebu once.", survey)
+    assert reply.answers.get("fornebu") == "Ja"
