@@ -353,6 +353,8 @@ def _text_fit(text: str, kind: str, question: Question, common: frozenset[str]) 
         return Value(), 0.0  # "K", "K.H.": the initials a reply is signed with, not a free text
     if re.fullmatch(r"\s*\d{1,2}(?:\s*(?:,|/|-|–|eller|or|og|and|til)\s*\d{1,2})*\s*[.!]?\s*", text):
         return Value(), 0.0  # "6 eller 7": a grade in doubt, asked about on its scale, never a free text
+    if re.fullmatch(r"\s*(?:tlf\.?|tel\.?|mob\.?|telefon|phone)?\s*:?\s*\+?[\d\s()-]{8,}\s*", text, re.I):
+        return Value(), 0.0  # "67 54 32 10", "Tlf 913 44 201": a phone number under the name
     value = read_text(text)
     if not value.ok:
         return value, 0.05 if value.skipped else 0.0

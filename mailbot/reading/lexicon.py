@@ -149,6 +149,8 @@ CHATTER = _phrases(
     "ha en fin dag", "god helg", "ha det", "lykke til", "good luck", "regards", "best regards",
     "warm regards", "kind regards", "best wishes", "med vennlig hilsen", "vennlig hilsen", "venleg helsing",
     "beste hilsen", "hilsen fra", "cheers", "best", "all the best", "sincerely", "yours",
+    "beklager dårlig norsk", "beklager mitt dårlige norsk", "beklager dårleg norsk", "sorry for my bad norwegian",
+    "sorry for bad norwegian", "sorry for my english", "sorry for bad english", "beklager skrivefeil",
 )
 # A remark about the survey itself ("Dei andre spørsmåla hoppar eg over", "No ideas for the last one,
 # sorry"): words for the questions, and words for skipping them or saying sorry for it.

@@ -413,6 +413,6 @@ _BULLET_MARK = re.compile(r"^\s*[*•·▪◦‣-]\s+(?=\S)")
 # "Svar: …", "Forslag: …": a label the resident put in front of the answer, not part of it.
 _LEAD_LABEL = re.compile(
     r"^\s*(?:mitt\s+|mine\s+|my\s+)?(?:svar|svaret|answer|forslag|forslaget|kommentar|innspel|innspill|ideer|idear|"
-    r"ideas?|idé|ide|comments?|suggestions?|ønske|ønsker|wish|wishes)\s*:\s*(?=\S)",
+    r"ideas?|idé|ide|comments?|suggestions?|ønske|ønsker|wish|wishes|ellers|elles|otherwise|ps|p\.s)\s*:\s*(?=\S)",
     re.I,
 )

@@ -370,3 +370,9 @@ options = ["Ja", "Nei"]
     assert said.answer == "Nei"
     reply = parse_answers("1. B\n2. No\n\nActually for 2 it should be yes, I was at Fornebu once.", survey)
     assert reply.answers.get("fornebu") == "Ja"
+
+
+def test_a_phone_number_an_apology_and_an_otherwise_are_no_free_text(activity: Survey) -> None:
+    reply = parse_answers("1. Av og til\n4. Ellers: meir musikk og song!\n\nBeklager dårlig norsk.\nKari\nTlf 67 54 32 10",
+                          activity, signer="Kari Nordmann")
+    assert reply.answers == {"often": "Now and then", "else": "meir musikk og song!"}
