@@ -373,6 +373,6 @@ options = ["Ja", "Nei"]
 
 
 def test_a_phone_number_an_apology_and_an_otherwise_are_no_free_text(activity: Survey) -> None:
-    reply = parse_answers("1. Av og til\n4. Ellers: meir musikk og song!\n\nBeklager dårlig norsk.\nKari\nTlf 67 54 32 10",
-                          activity, signer="Kari Nordmann")
+    text = "1. Av og til\n4. Ellers: meir musikk og song!\n\nBeklager dårlig norsk.\nKari\nTlf 67 54 32 10"
+    reply = parse_answers(text, activity, signer="Kari Nordmann")
     assert reply.answers == {"often": "Now and then", "else": "meir musikk og song!"}
