@@ -432,6 +432,8 @@ def _negated(m: Mention, w: Words, dk_spans: list[tuple[int, int]],
             continue
         if words[start:end] == ["mindre"] and end != m.start:
             continue  # "mindre kino": less of it; "køyre mindre er betre bussar": about something else
+        if words[start:end] == ["no"] and end < len(words) and words[end] in _NOW_AFTER:
+            continue  # "Viktigast no er betre overgang": Nynorsk "now", not "no"
         if m.start - end <= 4:
             return True
     return False
@@ -457,6 +459,9 @@ def _fronted_and_negated(m: Mention, w: Words) -> bool:
 _ABSENT = frozenset(p for p in lx.NEGATORS if p in {
     (fold(x),) for x in ("ikke", "ikkje", "not", "no", "never", "aldri", "ingen", "inga", "uten", "utan", "without",
                          "none")} | {("ikke", "noe"), ("ikkje", "noko")})
+_NOW_AFTER = frozenset(fold(w) for w in (
+    "er", "var", "har", "kan", "skal", "må", "vil", "blir", "vert", "kjem", "går", "treng", "bur", "tek", "i", "på",
+    "til", "eg", "me", "vi", "dei", "du", "han", "ho", "det", "at", "så", "og", "heller", "lenger"))
 # Words of an option that say something is missing: "Det mangler fortau", "For lite lys", "Too few benches".
 _LACK = frozenset(fold(w) for w in (
     "mangler", "manglar", "mangel", "manglende", "manglande", "lite", "få", "savner", "saknar", "lack", "lacking",
@@ -522,7 +527,8 @@ def restated(text: str, question: Question) -> str | None:
     if any(w.clause[s] in clauses for s, _ in lx.find_phrases(words, lx.DONT_KNOW)):
         return None
     own = [x for i, x in enumerate(words) if w.clause[i] in clauses]
-    negated = lx.find_phrases(own, lx.NEGATORS) + lx.find_phrases(own, lx.REJECTING)
+    negated = [(s, e) for s, e in lx.find_phrases(own, lx.NEGATORS) + lx.find_phrases(own, lx.REJECTING)
+               if not (own[s:e] == ["no"] and (e == len(own) or own[e] in _NOW_AFTER))]  # Nynorsk "no": now
     if any(own[s:s + 2] in (["ikke", "bare"], ["ikkje", "berre"], ["not", "only"]) for s, _ in negated):
         return None  # "ikke bare bil": more than that, not a no
     if negated:

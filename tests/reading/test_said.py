@@ -376,3 +376,23 @@ def test_a_phone_number_an_apology_and_an_otherwise_are_no_free_text(activity: S
     text = "1. Av og til\n4. Ellers: meir musikk og song!\n\nBeklager dårlig norsk.\nKari\nTlf 67 54 32 10"
     reply = parse_answers(text, activity, signer="Kari Nordmann")
     assert reply.answers == {"often": "Now and then", "else": "meir musikk og song!"}
+
+
+def test_nynorsk_now_is_no_no(tmp_path_factory: pytest.TempPathFactory) -> None:
+    survey = write_survey(tmp_path_factory, "prioritet-test", "Bussen", '''
+[[questions]]
+id = "prioritet"
+text = "Kva bør kommunen prioritere fram til banen opnar?"
+type = "choice"
+options = ["Fleire avgangar på dei store linjene", "Betre overgang til toget på Lysaker"]
+
+[[questions]]
+id = "bil"
+text = "Har du bil?"
+type = "choice"
+options = ["Ja", "Nei"]
+''', language="nn")
+    value = read_value("Viktigast no er betre overgang til toget på Lysaker.", survey.question("prioritet"),
+                       anchored=False)
+    assert value.answer == "Betre overgang til toget på Lysaker"
+    assert read_value("Eg har bil no.", survey.question("bil"), anchored=False).answer == "Ja"
