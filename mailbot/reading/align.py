@@ -82,7 +82,7 @@ def _out_of_order(pieces: list[tuple[str, str, Unit]], placed: list[Placed],
                   questions: tuple[Question, ...]) -> list[Placed]:
     """Options named in prose before or after their question's place ("Jeg kjører ikke bil lenger, så det
     blir bussen" in the first sentence, for the fourth question): found by their words, read back."""
-    answered = {p.question.id for p in placed if p.value.ok}
+    answered = {p.question.id for p in placed if p.value.ok or p.value.unclear}  # (an answer in doubt is asked)
     as_text = {p.text for p in placed if p.question.type is QuestionType.TEXT and p.value.ok}
     as_value = {p.text for p in placed if p.question.type is not QuestionType.TEXT and p.value.ok}
     as_options = {p.text for p in placed if _named_options(p.question) and p.value.ok}
@@ -338,6 +338,8 @@ def _fit(text: str, kind: str, question: Question, common: frozenset[str] = froz
         return value, value.confidence + (ECHO if _echoes(words, question, common) else 0.0)
     if value.problem and kind not in ("sentence", "prose") and len(text.split()) <= 4 and _names_something(text):
         return value, 0.2  # answer-shaped but unreadable ("3 eller 4"): ask about it
+    if value.unclear and kind == "line":
+        return value, 0.5  # an answer in doubt on its own line ("…, men eg veit ikkje om det var regnet"): ask
     return value, 0.0
 
 

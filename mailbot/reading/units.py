@@ -18,6 +18,7 @@ from mailbot.reading import lexicon as lx
 from mailbot.reading.evidence import words_of
 from mailbot.reading.values import Value
 from mailbot.reading.vocabulary import CORRECTION, fold
+from mailbot.reading.words import same_word
 
 MAX_LINES = 400
 MAX_LINE_CHARS = 1500  # a paragraph of prose is one line: cutting it shorter loses answers
@@ -100,7 +101,7 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
             continue
         pieces = numbered[index]
         corrects = bool(CORRECTION.search(stripped))
-        if pieces and (numbered_lines >= 2 or _firm(stripped, pieces)):
+        if pieces and (numbered_lines >= 2 or _firm(stripped, pieces) and not _grade_for_another(pieces, survey)):
             units.extend(Unit(t, q, "number", len(units), block, corrects, v) for q, v, t in pieces)
             last = pieces[-1][0]
             if last.type is QuestionType.TEXT:
@@ -277,6 +278,19 @@ def _firm(line: str, pieces: list[tuple[Question, Value, str]]) -> bool:
         return punctuated
     short = len(pieces[0][2].split()) <= 4  # "3 2 eller 3", "1 A og B": an answer to ask about, not prose
     return punctuated or value.ok or bool(value.problem and short)
+
+
+def _grade_for_another(pieces: list[tuple[Question, Value, str]], survey: Survey) -> bool:
+    """ "4 kanskje, på trykket": a grade said to be for another question (a scale the text names), not the
+    answer to question 4."""
+    if len(pieces) != 1 or pieces[0][1].ok:
+        return False
+    question, _, rest = pieces[0]
+    words = [w for w in words_of(rest).words if len(w) >= 5]
+    return any(other is not question and other.type is QuestionType.SCALE
+               and any(t.endswith(w) or w.endswith(t) or same_word(w, t) >= 0.85
+                       for w in words for t in question_words(other.text) if len(t) >= 5)
+               for other in survey.questions)
 
 
 # "Berre svar på 3: 9", "Answering only question 2: B": the words before a numbered answer

@@ -149,6 +149,10 @@ def read_choice(text: str, question: Question, anchored: bool) -> Value:
     keys = list(dict.fromkeys(m.option.key for m in named))
     if not keys and not rejected and (said := _said(text, question)) is not None:
         return said
+    if named and all(m.option.polarity == "dk" for m in named) and _dont_know_whether(text) \
+            and _said_subject(text, question):
+        # "Vi hadde vatn i kjellaren, men eg veit ikkje om det var regnet": yes, with a doubt about why
+        return _unclear(f"uklart svar: «{_short(text)}»")
     if not keys:
         none = lx.find_phrases(list(words_of(text).words), lx.NONE)
         negating = [o for o in options_of(question) if any((x,) in lx.NEGATORS for x in o.phrases[0])]
@@ -184,6 +188,21 @@ def read_choice(text: str, question: Question, anchored: bool) -> Value:
     if anchored and any(x.isdigit() and i not in covered for i, x in enumerate(words_of(text).words)):
         best = min(best, 0.6)  # "A, 2-8, 3-4": numbers beside the choice may be answers that lost their place
     return Value(option, best * _hedge(text), evidence=f"«{_short(text)}»: {option}")
+
+
+def _dont_know_whether(text: str) -> bool:
+    """ "vet ikke om …", "don't know whether …": a doubt about something, not the answer "Vet ikke"."""
+    words = list(words_of(text).words)
+    return any(e < len(words) and words[e] in ("om", "if", "whether", "hvorfor", "kvifor", "why")
+               for _, e in lx.find_phrases(words, lx.DONT_KNOW))
+
+
+def _said_subject(text: str, question: Question) -> bool:
+    """The text says the question's subject outright, in a clause without the doubt."""
+    w = words_of(text)
+    clauses = sorted(set(w.clause))
+    return any(restated(" ".join(x for x, c in zip(w.words, w.clause, strict=True) if c == k), question)
+               for k in clauses)
 
 
 RESTATED = 0.6  # "Vi har ikke bil" to "Har du bil?": a reading to confirm with the resident

@@ -396,3 +396,41 @@ options = ["Ja", "Nei"]
                        anchored=False)
     assert value.answer == "Betre overgang til toget på Lysaker"
     assert read_value("Eg har bil no.", survey.question("bil"), anchored=False).answer == "Ja"
+
+
+WATER = '''
+[[questions]]
+id = "kvalitet"
+text = "Kor nøgd er du med kvaliteten på drikkevatnet?"
+type = "scale"
+min = 1
+max = 5
+
+[[questions]]
+id = "trykk"
+text = "Kor nøgd er du med vasstrykket i springen?"
+type = "scale"
+min = 1
+max = 5
+
+[[questions]]
+id = "flaum"
+text = "Har du hatt vatn i kjellaren etter kraftig regn dei siste fem åra?"
+type = "choice"
+options = ["Ja", "Nei", "Veit ikkje"]
+
+[[questions]]
+id = "regnbed"
+text = "Kunne du tenkje deg å lage regnbed på eigen tomt?"
+type = "choice"
+options = ["Ja", "Nei"]
+'''
+
+
+def test_a_grade_said_for_a_named_scale_and_a_yes_in_doubt_are_read_in_order(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    survey = write_survey(tmp_path_factory, "vatn-test", "Vatn", WATER, language="nn")
+    reply = parse_answers("Trur eg vil seie 3 på den fyrste.\n4 kanskje, på trykket.\n"
+                          "Vi hadde vatn i kjellaren i fjor, men eg veit ikkje om det var regnet.\nNei.", survey)
+    assert reply.answers == {"kvalitet": 3, "trykk": 4, "regnbed": "Nei"}
+    assert "flaum" in reply.unsure  # water in the cellar, but maybe not from rain: asked, not "Veit ikkje"
