@@ -48,7 +48,7 @@ def split(text: str, survey: Survey, read: Reader, signer: str = "") -> list[Uni
     """
     names = frozenset(fold(signer).split())
     to_last = f"{survey.questions[-1].number}: " if survey.questions else ""
-    lines = [_LAST_ONLY.sub(to_last, _LEAD_IN.sub("", piece[:MAX_LINE_CHARS], count=1), count=1)
+    lines = [_spaced(_LAST_ONLY.sub(to_last, _LEAD_IN.sub("", piece[:MAX_LINE_CHARS], count=1), count=1))
              for line in text[:MAX_TEXT_CHARS].splitlines()[:MAX_LINES] for piece in _at_labels(line)]
     units: list[Unit] = []
     anchor: Question | None = None
@@ -278,6 +278,21 @@ def _firm(line: str, pieces: list[tuple[Question, Value, str]]) -> bool:
         return punctuated
     short = len(pieces[0][2].split()) <= 4  # "3 2 eller 3", "1 A og B": an answer to ask about, not prose
     return punctuated or value.ok or bool(value.problem and short)
+
+
+def _spaced(line: str) -> str:
+    """ "14 23 3a 4abe 5c": each answer run into its number, the numbers 1, 2, 3 … in a row; "1 4 2 3 3 a …"."""
+    tokens = line.split()
+    if not 3 <= len(tokens) <= 30 or not all(t[:1].isdigit() for t in tokens) or line.isdigit() \
+            or not any(c.isalpha() for c in line):
+        return line  # (a row of bare numbers may be a phone number or a date; letters say it is answers)
+    out = []
+    for number, token in enumerate(tokens, start=1):
+        head = str(number)
+        if not token.startswith(head) or len(token) == len(head) or not re.fullmatch(r"[0-9a-zA-Z,]+", token):
+            return line
+        out.append(f"{head} {token[len(head):]}")
+    return " ".join(out)
 
 
 def _grade_for_another(pieces: list[tuple[Question, Value, str]], survey: Survey) -> bool:

@@ -434,3 +434,9 @@ def test_a_grade_said_for_a_named_scale_and_a_yes_in_doubt_are_read_in_order(
                           "Vi hadde vatn i kjellaren i fjor, men eg veit ikkje om det var regnet.\nNei.", survey)
     assert reply.answers == {"kvalitet": 3, "trykk": 4, "regnbed": "Nei"}
     assert "flaum" in reply.unsure  # water in the cellar, but maybe not from rain: asked, not "Veit ikkje"
+
+
+def test_answers_run_into_their_numbers_in_a_row(tmp_path_factory: pytest.TempPathFactory) -> None:
+    survey = write_survey(tmp_path_factory, "vatn-run", "Vatn", WATER, language="nn")
+    assert parse_answers("14 23 3a 4b", survey).answers == {"kvalitet": 4, "trykk": 3, "flaum": "Ja", "regnbed": "Nei"}
+    assert parse_answers("Ring meg på 12 25 36 47", survey).answers == {}
