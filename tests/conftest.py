@@ -18,6 +18,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, text
 
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # A pytest-xdist worker inherits COLUMNS=80, and the CLI's module-level rich consoles fix their width
+    # when first imported; without it each test's CliRunner(env={"COLUMNS": ...}) sets the width, as in a
+    # run without workers.
+    os.environ.pop("COLUMNS", None)
+
 from mailbot.campaigns import Audience, Question, QuestionType, Survey
 from mailbot.panel.settings import Settings, load_settings
 from mailbot.store import Store

@@ -37,6 +37,7 @@ from typing import Any
 import css_inline
 from jinja2 import (
     BaseLoader,
+    BytecodeCache,
     ChoiceLoader,
     Environment,
     FileSystemLoader,
@@ -48,6 +49,7 @@ from jinja2 import (
     meta,
     pass_context,
 )
+from jinja2.bccache import Bucket
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
@@ -121,6 +123,33 @@ class _Layouts(BaseLoader):
         return self.folder.get_source(environment, name)
 
 
+class _Compiled(BytecodeCache):
+    """Compiled templates shared by every `Templates` in the process, by template name, file and source.
+
+    Each `Templates` (one per Bot, per command) has an environment of its own, which would otherwise
+    parse and compile each template it uses again, a few milliseconds each. Jinja keys an entry by the
+    template's name and file and checks the source's checksum, so a file whose text changed is compiled
+    anew. Every environment here is built with the same options, so their compiled code is the same.
+    """
+
+    def __init__(self, limit: int = 2048):
+        self._code: dict[str, bytes] = {}
+        self._limit = limit
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if len(self._code) >= self._limit:
+            self._code.clear()
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _Compiled()
+
+
 @dataclass
 class _Entry:
     keep: tuple[object, ...]  # the objects the key names by id(): held so ids stay unique
@@ -150,6 +179,7 @@ class Templates:
             keep_trailing_newline=True,
             auto_reload=False,  # templates are read once; staff restart after editing, as with campaigns
             cache_size=-1,
+            bytecode_cache=_COMPILED,
         )
         self.env.filters.update(date=_date_filter, datetime=_datetime_filter, number=_number_filter,
                                 percent=_percent_filter)
