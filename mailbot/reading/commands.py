@@ -43,7 +43,8 @@ _ERASE = re.compile(
 _JOIN = re.compile(r"^(?:bli\s+med|meld\s+meg\s+på|join|subscribe|ja,?\s+jeg\s+vil\s+bli\s+med)" + _END, re.I)
 
 _GREETING = re.compile(r"^(hei|hallo|hello|hi|god\s+dag|heisann|hei\s+\w+)[\s,.!]*$", re.I)
-_REPLY_PREFIX = re.compile(r"^\s*((re|sv|aw|vs|fw|fwd|wg|antw|odp|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
+# "Re:", "SV:", "Fwd:" … in front of a subject, as many as the clients put there
+REPLY_PREFIX = re.compile(r"^\s*((re|sv|aw|vs|fw|fwd|wg|antw|odp|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
 _LANGUAGES = {
     "nb": "nb",
     "bokmål": "nb",
@@ -70,7 +71,7 @@ class Command:
 def find_command(subject: str, new_text: str) -> Command | None:
     """The command in a subject without "Re:", or in the first typed lines; None if none."""
     subject = subject.strip()[:200]
-    if subject and not _REPLY_PREFIX.match(subject):
+    if subject and not REPLY_PREFIX.match(subject):
         command = _command_in_line(subject, "subject")
         if command:
             return command

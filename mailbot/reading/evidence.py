@@ -394,7 +394,7 @@ def _with_negation(m: Mention, w: Words, dk_spans: list[tuple[int, int]], found:
         # "Det mangler fortau": "det finnes ikke fortau", "ingen fortau" name the lack, they do not reject it
         # ("alt unntatt hentedagene" still leaves out "For få hentedager"; "Ikke lyset, det har vi nok av"
         # opens with "not" and the thing: that rejects it, where "det er ikke lys" says it is missing)
-        first = next(i for i, c in enumerate(w.clause) if c == clause)
+        first = _clause_start(w, m.start)
         if m.start == first + 1 and words[first] in ("ikke", "ikkje", "not"):
             return Mention(m.option, m.start, m.end, m.strength, m.via, negated=True)
         if _negated(m, w, dk_spans, _ABSENT):
@@ -428,17 +428,28 @@ def _negated(m: Mention, w: Words, dk_spans: list[tuple[int, int]],
     for start, end in lx.find_phrases(words[: m.start], negators):
         if w.clause[start] != w.clause[m.start] or start in in_dk:
             continue
-        if words[start : start + 2] in (["ikke", "bare"], ["ikkje", "berre"], ["not", "only"], ["ikke", "minst"]):
+        if words[start : start + 2] in _NOT_ONLY or words[start : start + 2] == ["ikke", "minst"]:
             continue
         if words[start:end] == ["mindre"] and end != m.start:
             continue  # "mindre kino": less of it; "køyre mindre er betre bussar": about something else
-        if words[start:end] == ["no"] and end < len(words) and words[end] in _NOW_AFTER:
+        if _now(words, start, end) and end < len(words):
             continue  # "Viktigast no er betre overgang": Nynorsk "now", not "no"
         if m.start - end <= 4:
             return True
     return False
 
 
+def _clause_start(w: Words, i: int) -> int:
+    """The index of the first word of word i's clause."""
+    return w.clause.index(w.clause[i])
+
+
+def _now(words: list[str], start: int, end: int) -> bool:
+    """ "no" that is Nynorsk "now": before a verb or a small word ("no er", "no i"), or ending the clause."""
+    return words[start:end] == ["no"] and (end == len(words) or words[end] in _NOW_AFTER)
+
+
+_NOT_ONLY = (["ikke", "bare"], ["ikkje", "berre"], ["not", "only"])  # "ikke bare bil": more than that, not a no
 _FRONT = frozenset(("men", "but", "og", "and", "så", "sa", "mens"))
 _NOT_AFTER = frozenset(("ikke", "ikkje", "aldri", "never", "not", "ei"))
 
@@ -447,7 +458,7 @@ def _fronted_and_negated(m: Mention, w: Words) -> bool:
     """The thing put first in its clause and denied after the verb: "Leksehjelp har vi ikke trengt", "men
     e-bøkene i appen har jeg aldri fått til å virke", "morgen trenger jeg ikke"."""
     clause = w.clause[m.start]
-    first = next(i for i, c in enumerate(w.clause) if c == clause)
+    first = _clause_start(w, m.start)
     if any(w.words[i] not in _FRONT and w.words[i] not in FUNCTION_WORDS for i in range(first, m.start)):
         return False
     after = [i for i in range(m.end, min(len(w.words), m.end + 5)) if w.clause[i] == clause]
@@ -528,9 +539,9 @@ def restated(text: str, question: Question) -> str | None:
         return None
     own = [x for i, x in enumerate(words) if w.clause[i] in clauses]
     negated = [(s, e) for s, e in lx.find_phrases(own, lx.NEGATORS) + lx.find_phrases(own, lx.REJECTING)
-               if not (own[s:e] == ["no"] and (e == len(own) or own[e] in _NOW_AFTER))]  # Nynorsk "no": now
-    if any(own[s:s + 2] in (["ikke", "bare"], ["ikkje", "berre"], ["not", "only"]) for s, _ in negated):
-        return None  # "ikke bare bil": more than that, not a no
+               if not _now(own, s, e)]
+    if any(own[s:s + 2] in _NOT_ONLY for s, _ in negated):
+        return None
     if negated:
         return "no"
     return "yes" if any(x in _AFFIRMING for x in own) else None

@@ -13,6 +13,7 @@ from mailbot.campaigns import AnswerValue, QuestionType, Survey
 from mailbot.reading.answers import parse_answers
 from mailbot.reading.bounces import Bounce
 from mailbot.reading.classify import classify
+from mailbot.reading.commands import REPLY_PREFIX
 from mailbot.reading.decode import decode, header_text
 
 
@@ -141,12 +142,9 @@ def _without_command(typed: str, said: str, survey: Survey) -> tuple[str, bool]:
     return typed.replace(said, "", 1), False  # the command is not an answer
 
 
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|sv|aw|vs|fw|fwd|vb|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
-
-
 def _typed_in_subject(subject: str, survey: Survey) -> str:
     """What the resident added to the invitation's subject, or "" (the subject is the survey's title)."""
-    rest = _REPLY_PREFIX.sub("", subject or "").strip()
+    rest = REPLY_PREFIX.sub("", subject or "").strip()
     at = rest.casefold().find(survey.title.casefold())
     if at < 0:
         return ""

@@ -318,8 +318,8 @@ _LEAD_IN = re.compile(
 # "Just the last question from me: …", "Bare det siste spørsmålet: …": what follows answers the last question
 _LAST_ONLY = re.compile(
     r"^\s*(?:(?:just|only|bare|berre|kun)\s+)?(?:(?:svar(?:er|ar)?|answer(?:ing)?)\s+(?:på|paa|to)\s+)?"
-    r"(?:the\s+last\s+(?:question|one)|det\s+siste\s+spørsmålet|det\s+siste\s+spørsmålet\s+|siste\s+spørsmål(?:et)?"
-    r"|det\s+siste)(?:\s+(?:from|fra|frå)\s+(?:me|meg))?\s*:\s*(?=\S)", re.I)
+    r"(?:the\s+last\s+(?:question|one)|(?:det\s+)?siste\s+spørsmål(?:et)?|det\s+siste)"
+    r"(?:\s+(?:from|fra|frå)\s+(?:me|meg))?\s*:\s*(?=\S)", re.I)
 
 
 def looks_numbered(line: str) -> int | None:
